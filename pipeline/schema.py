@@ -1,0 +1,154 @@
+"""The one place that defines every table: columns, Arrow types, descriptions, keys, partitions.
+
+``docs/schema.md`` is generated from here (``python -m pipeline.schema``) and a test keeps
+it in sync. Partition columns are part of the logical schema but are not stored inside the
+data files; they live in the Hive folder names (``bk_biz_id=2/day=2026-11-29``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+UTC_TS = pa.timestamp("us", tz="UTC")
+
+
+def _col(name: str, type_: pa.DataType, description: str, nullable: bool = True) -> pa.Field:
+    return pa.field(name, type_, nullable=nullable, metadata={"description": description})
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    schema: pa.Schema
+    #: columns whose values identify a row's fact; a newer fetch replaces rows with equal keys
+    key: tuple[str, ...]
+    #: Hive partition columns, outermost first; not stored inside the files
+    partition_by: tuple[str, ...]
+    description: str
+
+    @property
+    def file_schema(self) -> pa.Schema:
+        """The schema of the data files: the table without its partition columns."""
+        keep = [f for f in self.schema if f.name not in self.partition_by]
+        return pa.schema(keep)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [f.name for f in self.schema]
+
+
+_ID_COLS = [
+    _col("bk_biz_id", pa.int64(), "Business (CMDB biz) ID the step was requested under."),
+    _col("job_instance_id", pa.int64(), "Job instance ID."),
+    _col("step_instance_id", pa.int64(), "Step instance ID."),
+]
+
+_DAY = _col(
+    "day",
+    pa.string(),
+    "Partition: the step's start date (YYYY-MM-DD) in --api-timezone; the fetch date "
+    "for steps that have not started.",
+)
+
+STEPS = TableSpec(
+    name="steps",
+    description="One row per step instance: its detail and outcome, as of the newest fetch.",
+    key=("step_instance_id",),
+    partition_by=("bk_biz_id", "day"),
+    schema=pa.schema(
+        [
+            *_ID_COLS,
+            _col("step_id", pa.int64(), "Step (template) ID from the step detail."),
+            _col("name", pa.string(), "Step name as the API sends it."),
+            _col("operator", pa.string(), "User who ran the step."),
+            _col("step_type", pa.int32(), "detail.type: 1 script, 2 file, 3 manual, 4 SQL."),
+            _col("step_type_name", pa.string(), "script, file, manual_confirm, sql or unknown(N)."),
+            _col("status", pa.int32(), "detail.status, the bk-job run status code."),
+            _col("status_name", pa.string(), "English name of status (Success, Failed, ...)."),
+            _col("outcome", pa.string(), "success, failed, running, pending, skipped, stopped, unknown."),
+            _col("is_finished", pa.bool_(), "data.is_finished: the step will not change again."),
+            _col("retry_count", pa.int32(), "detail.retry_count (2.x) or execute_count (3.x)."),
+            _col("start_time", UTC_TS, "Step start, UTC; null when not started."),
+            _col("end_time", UTC_TS, "Step end, UTC; null while running."),
+            _col("total_time_s", pa.float64(), "detail.total_time in seconds."),
+            _col("total_ip_num", pa.int64(), "Target hosts; counted from host results if null."),
+            _col("success_ip_num", pa.int64(), "Hosts that succeeded."),
+            _col("fail_ip_num", pa.int64(), "Hosts that failed."),
+            _col("running_ip_num", pa.int64(), "Hosts still running."),
+            _col("abnormal_agent_ip_num", pa.int64(), "Hosts whose agent was abnormal."),
+            _col("hosts_complete", pa.bool_(), "False when the API left host lists incomplete."),
+            _col("fetched_at", UTC_TS, "When this row was fetched, UTC."),
+            _col("run_id", pa.string(), "The run that wrote this row."),
+            _DAY,
+        ]
+    ),
+)
+
+STEP_HOSTS = TableSpec(
+    name="step_hosts",
+    description="One row per (step instance, host): the host's result in the step's latest run.",
+    key=("step_instance_id",),
+    partition_by=("bk_biz_id", "day"),
+    schema=pa.schema(
+        [
+            *_ID_COLS,
+            _col("bk_cloud_id", pa.int64(), "Cloud area (BK-Net) ID of the host."),
+            _col("ip", pa.string(), "Host IPv4 address."),
+            _col("result_type", pa.int32(), "Host task status code (API reference 6.5)."),
+            _col("result_type_text", pa.string(), "Result text as sent, else its English name."),
+            _col("outcome", pa.string(), "success, failed, running, pending, stopped, unknown."),
+            _col("bk_host_id", pa.int64(), "CMDB host ID where the API sends it."),
+            _col("run_id", pa.string(), "The run that wrote this row."),
+            _DAY,
+        ]
+    ),
+)
+
+FETCH_ERRORS = TableSpec(
+    name="fetch_errors",
+    description="One row per requested ID that could not be exported (the newest failure).",
+    key=("bk_biz_id", "job_instance_id", "step_instance_id"),
+    partition_by=(),
+    schema=pa.schema(
+        [
+            _col("bk_biz_id", pa.int64(), "Business ID as requested."),
+            _col("job_instance_id", pa.int64(), "Job instance ID as requested."),
+            _col("step_instance_id", pa.int64(), "Step instance ID; null when a whole job failed."),
+            _col(
+                "error_kind",
+                pa.string(),
+                "auth, not_found, api_error, http, timeout, connection, invalid_response.",
+            ),
+            _col("http_status", pa.int64(), "HTTP status of the last attempt, if any."),
+            _col("api_code", pa.int64(), "bk-job / ESB / gateway code of the last attempt."),
+            _col("message", pa.string(), "What went wrong; never holds a secret."),
+            _col("attempts", pa.int32(), "How many times the ID was asked for."),
+            _col("fetched_at", UTC_TS, "When the last attempt ended, UTC."),
+            _col("run_id", pa.string(), "The run that wrote this row."),
+        ]
+    ),
+)
+
+TABLES: dict[str, TableSpec] = {t.name: t for t in (STEPS, STEP_HOSTS, FETCH_ERRORS)}
+
+
+def render_markdown() -> str:
+    """docs/schema.md, generated from the specs above."""
+    lines = ["# Table schemas", "", "Generated by `python -m pipeline.schema`; do not edit.", ""]
+    for spec in TABLES.values():
+        lines += [f"## `{spec.name}`", "", spec.description, ""]
+        lines.append(f"Key (a newer fetch replaces rows with the same): `{', '.join(spec.key)}`.")
+        parts = ", ".join(f"`{p}`" for p in spec.partition_by) or "none"
+        lines += [f"Hive partitions: {parts}.", "", "| column | type | description |"]
+        lines.append("|---|---|---|")
+        for f in spec.schema:
+            desc = (f.metadata or {}).get(b"description", b"").decode()
+            lines.append(f"| {f.name} | {f.type} | {desc} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(render_markdown(), end="")
