@@ -67,7 +67,11 @@ STEPS = TableSpec(
             _col("step_type_name", pa.string(), "script, file, manual_confirm, sql or unknown(N)."),
             _col("status", pa.int32(), "detail.status, the bk-job run status code."),
             _col("status_name", pa.string(), "English name of status (Success, Failed, ...)."),
-            _col("outcome", pa.string(), "success, failed, running, pending, skipped, stopped, unknown."),
+            _col(
+                "outcome",
+                pa.string(),
+                "success, failed, running, pending, skipped, stopped or unknown (from status).",
+            ),
             _col("is_finished", pa.bool_(), "data.is_finished: the step will not change again."),
             _col("retry_count", pa.int32(), "detail.retry_count (2.x) or execute_count (3.x)."),
             _col("start_time", UTC_TS, "Step start, UTC; null when not started."),
