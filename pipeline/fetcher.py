@@ -1,0 +1,114 @@
+"""Concurrent fetching: a bounded number of requests in flight over one pooled session,
+each with retries, all through one shared rate limiter. Results stream back in
+completion order, so memory holds only what is in flight.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pipeline.client import ApiClient
+from pipeline.errors import ApiError
+from pipeline.flatten import Answer
+from pipeline.ids import JobRef, Ref
+from pipeline.ratelimit import RateLimiter
+from pipeline.retry import RetryPolicy, call_with_retries
+
+
+class _Cancelled(Exception):
+    """The run is stopping; this request was not sent."""
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    ref: Ref
+    answer: Answer | None = None
+    error: ApiError | None = None
+
+    @property
+    def attempted(self) -> bool:
+        return self.answer is not None or self.error is not None
+
+
+class Fetcher:
+    def __init__(
+        self,
+        client: ApiClient,
+        *,
+        concurrency: int = 8,
+        policy: RetryPolicy | None = None,
+        limiter: RateLimiter | None = None,
+        on_retry: Callable[[ApiError], None] | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.client = client
+        self.concurrency = concurrency
+        self.policy = policy or RetryPolicy()
+        self.limiter = limiter or RateLimiter()
+        self.on_retry = on_retry
+        self.clock = clock
+        self._stop = threading.Event()
+
+    def stop(self) -> None:
+        """Let in-flight requests finish; send nothing new."""
+        self._stop.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def _sleep(self, seconds: float) -> None:
+        if self._stop.wait(seconds):
+            raise _Cancelled
+
+    def _request(self, ref: Ref) -> Any:
+        if self._stop.is_set():
+            raise _Cancelled
+        if isinstance(ref, JobRef):
+            return self.client.job_status(ref.bk_biz_id, ref.job_instance_id)
+        return self.client.step_status(ref.bk_biz_id, ref.job_instance_id, ref.step_instance_id)
+
+    def fetch_one(self, ref: Ref) -> FetchResult:
+        try:
+            data, _ = call_with_retries(
+                lambda: self._request(ref),
+                self.policy,
+                self.limiter,
+                sleep=self._sleep,
+                on_retry=self.on_retry,
+            )
+        except ApiError as err:
+            return FetchResult(ref, error=err)
+        except _Cancelled:
+            return FetchResult(ref)
+        return FetchResult(ref, answer=Answer(ref, data, self.clock()))
+
+    def fetch_all(self, refs: Iterable[Ref]) -> Iterator[FetchResult]:
+        """Results in completion order; after stop(), unsent refs come back unattempted."""
+        window = 2 * self.concurrency
+        todo = iter(refs)
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="fetch") as pool:
+            pending: set[Future[FetchResult]] = set()
+            try:
+                while True:
+                    while len(pending) < window and not self._stop.is_set():
+                        ref = next(todo, None)
+                        if ref is None:
+                            break
+                        pending.add(pool.submit(self.fetch_one, ref))
+                    if not pending:
+                        break
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        yield future.result()
+            except BaseException:
+                # Ctrl-C or a consumer that gave up: let in-flight calls end quickly.
+                self._stop.set()
+                raise
+        for ref in todo:
+            yield FetchResult(ref)
