@@ -62,6 +62,10 @@ class Fetcher:
     def stopped(self) -> bool:
         return self._stop.is_set()
 
+    def pause(self, seconds: float) -> bool:
+        """Wait, unless the run is stopping; True when it is."""
+        return self._stop.wait(seconds)
+
     def _sleep(self, seconds: float) -> None:
         if self._stop.wait(seconds):
             raise _Cancelled

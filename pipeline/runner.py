@@ -1,0 +1,224 @@
+"""The export pipeline: requested IDs -> fetch -> flatten -> write -> manifest -> report.
+
+Usable from a notebook: ``pipeline.run(settings, refs)`` / ``pipeline.fetch(...)``.
+Answers are flattened in bounded batches as they arrive and streamed to the writer, so
+memory does not grow with the run.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+import pyarrow.compute as pc
+import requests
+
+from pipeline.client import ApiClient, Credentials
+from pipeline.config import Settings, require_api
+from pipeline.dataset import DatasetWriter
+from pipeline.errors import BkJobExportError, UsageError
+from pipeline.fetcher import Fetcher, FetchResult
+from pipeline.flatten import Answer, FlattenContext, error_batch, flatten
+from pipeline.ids import Ref, dedupe
+from pipeline.ledger import Ledger, failed_refs, step_item_key
+from pipeline.logs import log
+from pipeline.manifest import Manifest, write_manifest
+from pipeline.metrics import write_metrics
+from pipeline.progress import tracker
+from pipeline.ratelimit import RateLimiter
+from pipeline.retry import RetryPolicy
+from pipeline.waiting import is_unfinished, wait_finished
+
+FLUSH_ANSWERS: Final = 256
+FLUSH_HOSTS: Final = 200_000
+CHECKPOINT_EVERY: Final = 2_000
+
+
+class Interrupted(BkJobExportError):
+    """Ctrl-C: what was fetched is kept for ``--resume``."""
+
+
+@dataclass
+class RunResult:
+    manifest: Manifest
+    out: Path
+    report: Path | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return self.manifest.exit_code
+
+
+@dataclass
+class _Batcher:
+    """Answers waiting to be flattened and written, and item keys waiting for a checkpoint."""
+
+    writer: DatasetWriter
+    ctx: FlattenContext
+    ledger: Ledger
+    answers: list[Answer] = field(default_factory=list)
+    hosts: int = 0
+    done: list[str] = field(default_factory=list)
+    since_checkpoint: int = 0
+    incomplete_hosts: int = 0
+
+    def add(self, answer: Answer) -> None:
+        self.answers.append(answer)
+        self.hosts += _host_hint(answer.data)
+        if len(self.answers) >= FLUSH_ANSWERS or self.hosts >= FLUSH_HOSTS:
+            self.flush()
+            if self.since_checkpoint >= CHECKPOINT_EVERY:
+                self.checkpoint()
+
+    def flush(self) -> None:
+        if not self.answers:
+            return
+        flat = flatten(self.answers, self.ctx)
+        self.writer.write("steps", flat.steps)
+        self.writer.write("step_hosts", flat.step_hosts)
+        complete = pc.sum(flat.steps.column("hosts_complete")).as_py() or 0
+        self.incomplete_hosts += flat.steps.num_rows - complete
+        self.ledger.record_success(flat.step_keys)
+        self.done += [a.ref.key for a in self.answers] + [step_item_key(k) for k in flat.step_keys]
+        self.since_checkpoint += len(self.answers)
+        self.answers, self.hosts = [], 0
+
+    def checkpoint(self) -> None:
+        """Make everything written so far durable, for ``--resume``."""
+        self.flush()
+        self.writer.checkpoint(self.done)
+        self.done, self.since_checkpoint = [], 0
+
+
+def _host_hint(data: Any) -> int:
+    """A cheap host count of an answer, to bound the batch by host rows."""
+    if not isinstance(data, dict):
+        return 0
+    detail = data.get("step_instance_detail")
+    n = detail.get("total_ip_num") if isinstance(detail, dict) else None
+    return n if isinstance(n, int) else 1
+
+
+def new_run_id(now: datetime) -> str:
+    return now.strftime("%Y%m%dT%H%M%SZ-") + secrets.token_hex(3)
+
+
+def _credentials(settings: Settings) -> Credentials:
+    assert settings.app_code and settings.app_secret
+    return Credentials(settings.app_code, settings.app_secret, settings.username, settings.token)
+
+
+def _handle(result: FetchResult, batcher: _Batcher, ledger: Ledger, fetcher: Fetcher,
+            held: dict[Ref, Answer], hold_unfinished: bool) -> None:  # fmt: skip
+    if result.answer is not None:
+        if hold_unfinished and is_unfinished(result.answer):
+            held[result.ref] = result.answer
+        else:
+            batcher.add(result.answer)
+    elif result.error is not None:
+        log.warning("%s failed: %s", result.ref, result.error.message,
+                    extra={"event": "fetch_error", "kind": result.error.kind,
+                           "attempts": result.error.attempts})  # fmt: skip
+        ledger.record_failure(result.ref, result.error)
+        if ledger.stop_reason is not None and not fetcher.stopped:
+            log.error("stopping: %s", ledger.stop_reason.message)
+            fetcher.stop()
+    else:
+        ledger.record_unattempted(result.ref)
+
+
+def export(
+    settings: Settings,
+    refs: Sequence[Ref],
+    *,
+    command: str = "run",
+    session: requests.Session | None = None,
+    interactive: bool = False,
+) -> RunResult:
+    """Fetch ``refs`` (plus ``--retry-failed``) into ``settings.out``; see CONTRACT.md."""
+    require_api(settings)
+    wanted = list(refs) + (failed_refs(settings.retry_failed) if settings.retry_failed else [])
+    wanted = dedupe(wanted)
+    if not wanted:
+        raise UsageError("nothing to fetch: give --ids FILE, --step, --job or --retry-failed OUT")
+    started = datetime.now(UTC)
+    run_id = new_run_id(started)
+    assert settings.api_url
+    client = ApiClient(settings.api_url, _credentials(settings), session=session,
+                       timeout=settings.timeout, pool_size=settings.concurrency)  # fmt: skip
+    ledger = Ledger(concurrency=settings.concurrency, requested=wanted)
+    retries = 0
+
+    def count_retry(_: object) -> None:
+        nonlocal retries
+        retries += 1
+
+    fetcher = Fetcher(client, concurrency=settings.concurrency,
+                      policy=RetryPolicy(max_retries=settings.max_retries),
+                      limiter=RateLimiter(settings.rps), on_retry=count_retry)  # fmt: skip
+    with DatasetWriter(settings.out, run_id=run_id, fmt=settings.format, resume=settings.resume,
+                       csv_bom=settings.csv_bom, csv_raw=settings.csv_raw) as writer:  # fmt: skip
+        resumed = writer.resumed_items() if settings.resume else set()
+        ledger.adopt_resumed(resumed)
+        todo = [r for r in wanted if r.key not in resumed]
+        batcher = _Batcher(writer, FlattenContext(settings.tz, run_id), ledger)
+        held: dict[Ref, Answer] = {}
+        log.info("run %s: %d items to fetch (%d resumed)", run_id, len(todo),
+                 len(wanted) - len(todo), extra={"event": "start", "run_id": run_id})  # fmt: skip
+        try:
+            with tracker(len(todo), interactive=interactive) as progress:
+                for n, result in enumerate(fetcher.fetch_all(todo), 1):
+                    _handle(result, batcher, ledger, fetcher, held, bool(settings.wait_finished))
+                    progress.update(done=n, failed=len(ledger.failures), retrying=retries)
+            if held:
+                assert settings.wait_finished
+                for answer in wait_finished(fetcher, held, settings.wait_finished):
+                    batcher.add(answer)
+        except KeyboardInterrupt:
+            batcher.checkpoint()
+            raise Interrupted(
+                f"interrupted: {len(ledger.exported)} steps kept in {settings.out}; "
+                "run again with --resume to fetch the rest"
+            ) from None
+        batcher.flush()
+        if ledger.failures:
+            writer.write("fetch_errors", error_batch(ledger.failures, datetime.now(UTC), run_id))
+        counts = writer.commit(ledger.replace_keys())
+    warnings = []
+    if batcher.incomplete_hosts:
+        warnings.append(
+            f"{batcher.incomplete_hosts} steps have incomplete host lists: the API listed hosts "
+            "only for some result groups (Job 3.x v2 get_step_instance_status); request them "
+            "by job (--job, get_job_instance_status lists every host) or use the v3 API "
+            "(get_job_instance_status with return_ip_result)"
+        )
+    manifest = Manifest(
+        run_id=run_id, started_at=started, finished_at=datetime.now(UTC),
+        api_url=settings.api_url, exit_code=ledger.exit_code(), requested=len(wanted),
+        exported=len(ledger.exported), failed=len(ledger.failures), counts=counts,
+        warnings=warnings, command=command, format=settings.format,
+        resumed=len(wanted) - len(todo), retries=retries,
+    )  # fmt: skip
+    write_manifest(settings.out, manifest)
+    if settings.metrics_file:
+        write_metrics(settings.metrics_file, manifest)
+    result = RunResult(manifest, settings.out)
+    if command == "run":
+        from pipeline.report import render_report
+
+        result.report = render_report(settings.out, settings.html)
+    return result
+
+
+def run(settings: Settings, refs: Sequence[Ref], **kwargs: Any) -> RunResult:
+    """The nightly job: fetch, write the datasets, render the report."""
+    return export(settings, refs, command="run", **kwargs)
+
+
+def fetch(settings: Settings, refs: Sequence[Ref], **kwargs: Any) -> RunResult:
+    """Fetch and write the datasets, without the report."""
+    return export(settings, refs, command="fetch", **kwargs)
