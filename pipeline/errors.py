@@ -4,6 +4,7 @@
     ├── UsageError          bad input or configuration: exit 2, nothing fetched
     │   └── IdFileError     an ID file that cannot be read (names file and line)
     ├── OutputError         the output folder cannot be written or read safely
+    ├── Interrupted         Ctrl-C: what was fetched is kept for --resume (exit 130)
     └── ApiError            an API answer that is not data (carries kind, status, code)
         ├── FatalApiError       will not get better by asking again
         │   └── AuthError       credentials rejected / no permission: stops the run (exit 4)
@@ -39,6 +40,10 @@ class IdFileError(UsageError):
 
 class OutputError(BkJobExportError):
     """The output folder is unusable (read-only, locked, corrupt files, disk full)."""
+
+
+class Interrupted(BkJobExportError):
+    """Ctrl-C during a run; staged data is kept for ``--resume``."""
 
 
 class ApiError(BkJobExportError):

@@ -20,7 +20,7 @@ import requests
 from pipeline.client import ApiClient, Credentials
 from pipeline.config import Settings, require_api
 from pipeline.dataset import DatasetWriter
-from pipeline.errors import BkJobExportError, UsageError
+from pipeline.errors import Interrupted, UsageError
 from pipeline.fetcher import Fetcher, FetchResult
 from pipeline.flatten import Answer, FlattenContext, error_batch, flatten
 from pipeline.ids import Ref, dedupe
@@ -36,10 +36,6 @@ from pipeline.waiting import is_unfinished, wait_finished
 FLUSH_ANSWERS: Final = 256
 FLUSH_HOSTS: Final = 200_000
 CHECKPOINT_EVERY: Final = 2_000
-
-
-class Interrupted(BkJobExportError):
-    """Ctrl-C: what was fetched is kept for ``--resume``."""
 
 
 @dataclass
