@@ -125,7 +125,8 @@ def classify(api: str, status: int, headers: Mapping[str, str], body: bytes) -> 
             )
         err.retry_after = _retry_after(headers)
         raise err
-    code = _int_or_none(envelope.get("code")) or gateway_code
+    code = _int_or_none(envelope.get("code"))
+    code = gateway_code if code is None else code
     message = str(envelope.get("message") or "")[:500]
     if status >= 400:
         err = _error_for_status(api, status, code, message)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -153,6 +153,3 @@ def write_id_csv(refs: Iterable[Ref], out: IO[str]) -> None:
         step = r.step_instance_id if isinstance(r, StepRef) else ""
         writer.writerow((r.bk_biz_id, r.job_instance_id, step))
 
-
-def iter_keys(refs: Iterable[Ref]) -> Iterator[str]:
-    return (r.key for r in refs)

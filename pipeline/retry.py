@@ -39,7 +39,7 @@ class RetryPolicy:
 
     def wait(self) -> Callable[[RetryCallState], float]:
         backoff = wait_exponential_jitter(
-            initial=self.initial_s, max=self.max_s, jitter=self.jitter_s
+            multiplier=self.initial_s, max=self.max_s, jitter=self.jitter_s
         )
 
         def wait(state: RetryCallState) -> float:
