@@ -37,7 +37,7 @@ def _given(ctx: click.Context, names: list[str]) -> dict[str, Any]:
 _SETTING_OPTIONS = [
     "api_url", "out", "format", "concurrency", "rps", "timeout", "max_retries", "api_timezone",
     "resume", "retry_failed", "wait_finished", "metrics_file", "csv_bom", "csv_raw",
-    "quiet", "verbose", "log_format", "html",
+    "quiet", "verbose", "log_format", "html", "ids",
 ]  # fmt: skip
 
 
@@ -115,7 +115,7 @@ def _export(ctx: click.Context, command: str, ids: str | None, steps: tuple[str,
     from pipeline.runner import export
 
     settings = _settings(ctx, config)
-    refs = _refs(ids, steps, jobs)
+    refs = _refs(settings.ids, steps, jobs)
     _configure_logs(settings)
     interactive = sys.stdout.isatty() and not settings.quiet
     result = export(settings, refs, command=command, interactive=interactive)
@@ -133,7 +133,7 @@ def cli() -> None:
 @fetch_options
 @click.option("--html", type=click.Path(path_type=str), help="Report path [OUT/report.html].")
 @click.pass_context
-def run(ctx: click.Context, **kwargs: Any) -> None:
+def run(ctx: click.Context, /, **kwargs: Any) -> None:
     """Fetch -> flatten -> write datasets -> render the report (the nightly job)."""
     _export(ctx, "run", **kwargs)
 
@@ -141,7 +141,7 @@ def run(ctx: click.Context, **kwargs: Any) -> None:
 @cli.command()
 @fetch_options
 @click.pass_context
-def fetch(ctx: click.Context, **kwargs: Any) -> None:
+def fetch(ctx: click.Context, /, **kwargs: Any) -> None:
     """Fetch and write the datasets, without the report."""
     _export(ctx, "fetch", **kwargs)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -78,7 +78,7 @@ class Settings:
     verbose: bool = False
     log_format: Literal["text", "json"] = "text"
     html: Path | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    ids: str | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -138,7 +138,7 @@ def read_config_file(path: Path) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for key, value in raw.items():
         name = key.replace("-", "_")
-        if name not in _FIELD_TYPES or name == "extra":
+        if name not in _FIELD_TYPES:
             raise UsageError(f"{path}: unknown key {key!r}")
         values[name] = _coerce(name, value, f"{path}: {key}")
     return values

@@ -269,7 +269,8 @@ def _add_step(
     host_source: tuple[str, Any],
 ) -> None:
     row = _step_row(ids, detail, is_finished, fetched_at, ctx)
-    base = {**dict(zip(("bk_biz_id", "job_instance_id", "step_instance_id"), ids, strict=True))}
+    names = ("bk_biz_id", "job_instance_id", "step_instance_id")
+    base: dict[str, Any] = dict(zip(names, ids, strict=True))
     base.update(run_id=ctx.run_id, day=row["day"])
     kind, payload = host_source
     tally = (

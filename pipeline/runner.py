@@ -202,12 +202,12 @@ def export(
     write_manifest(settings.out, manifest)
     if settings.metrics_file:
         write_metrics(settings.metrics_file, manifest)
-    result = RunResult(manifest, settings.out)
+    outcome = RunResult(manifest, settings.out)
     if command == "run":
         from pipeline.report import render_report
 
-        result.report = render_report(settings.out, settings.html)
-    return result
+        outcome.report = render_report(settings.out, settings.html)
+    return outcome
 
 
 def run(settings: Settings, refs: Sequence[Ref], **kwargs: Any) -> RunResult:
