@@ -1,0 +1,184 @@
+"""Charts as inline SVG, drawn with matplotlib from the rows of the metric queries.
+
+matplotlib is imported on first use (it costs most of a second). Figures are made with
+``matplotlib.figure.Figure`` directly, never pyplot, so no global backend or figure state is
+touched. Text stays text (``svg.fonttype = none``), which matplotlib escapes for XML;
+mathtext is off, so a ``$`` in a step name is just a character. The XML prolog, DOCTYPE and
+metadata (which carry URLs) are stripped: the result is a bare ``<svg>`` element.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import warnings
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from markupsafe import Markup, escape
+
+from pipeline.report.formatting import shorten
+from pipeline.report.metrics import Row
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+SUCCESS, FAILED, OTHER, ACCENT = "#2e7d32", "#c62828", "#9e9e9e", "#1565c0"
+MAX_BARS = 12
+LABEL_CHARS = 40
+
+_PROLOG = re.compile(r"\A.*?(?=<svg\b)", re.DOTALL)
+_METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.DOTALL)
+
+
+def _draw(title: str, height: float, draw: Callable[[Axes], None]) -> Markup:
+    """Run ``draw`` on the axes of a new figure and return the figure as an inline SVG."""
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    with (
+        matplotlib.rc_context(
+            {
+                "svg.fonttype": "none",
+                "svg.hashsalt": "bkjob-export",
+                "text.parse_math": False,
+                "font.size": 8,
+                "axes.spines.top": False,
+                "axes.spines.right": False,
+            }
+        ),
+        warnings.catch_warnings(),
+    ):
+        # fonts without CJK / Arabic glyphs: the browser draws the text, not matplotlib
+        warnings.filterwarnings(
+            "ignore", message=r"Glyph \d+ .* missing from", category=UserWarning
+        )
+        fig = Figure(figsize=(7.2, height), layout="constrained")
+        draw(fig.add_subplot())
+        return _to_svg(fig, title)
+
+
+def _to_svg(fig: Figure, title: str) -> Markup:
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None})
+    svg = _METADATA.sub("", _PROLOG.sub("", buf.getvalue(), count=1), count=1)
+    label = escape(title)
+    return Markup(svg.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1))
+
+
+def _labels(rows: list[Row], key: str) -> list[str]:
+    return [shorten(None if r[key] is None else str(r[key]), LABEL_CHARS) for r in rows]
+
+
+def failure_rate_by(rows: list[Row], key: str, what: str) -> Markup | None:
+    """Horizontal bars: step failure rate per ``key`` for the groups with most failed steps."""
+    shown = [r for r in rows if r["step_failure_rate"] is not None][:MAX_BARS]
+    if not shown:
+        return None
+
+    def draw(ax: Axes) -> None:
+        ys = list(range(len(shown)))[::-1]
+        rates = [r["step_failure_rate"] * 100 for r in shown]
+        ax.barh(ys, rates, color=FAILED)
+        ax.set_yticks(ys, _labels(shown, key))
+        for y, rate, r in zip(ys, rates, shown, strict=True):
+            base = r["steps_success"] + r["steps_failed"]
+            ax.annotate(f" {r['steps_failed']}/{base}", (rate, y), va="center", fontsize=7)
+        ax.set_xlabel("step failure rate (%)")
+        ax.set_xlim(0, max(max(rates) * 1.2, 1))
+
+    return _draw(f"Step failure rate by {what}", 0.9 + 0.28 * len(shown), draw)
+
+
+def duration_histogram(rows: list[Row]) -> Markup | None:
+    """Stacked bars: steps per duration band, success / failed / other."""
+    if not rows:
+        return None
+
+    def draw(ax: Axes) -> None:
+        xs = list(range(len(rows)))
+        bottom = [0] * len(rows)
+        for column, color, label in (
+            ("steps_success", SUCCESS, "success"),
+            ("steps_failed", FAILED, "failed"),
+            ("steps_other", OTHER, "stopped / other"),
+        ):
+            values = [int(r[column]) for r in rows]
+            ax.bar(xs, values, bottom=bottom, color=color, label=label)
+            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+        ax.set_xticks(xs, [str(r["band"]) for r in rows])
+        ax.set_ylabel("steps")
+        ax.legend(frameon=False)
+
+    return _draw("Steps per duration band", 2.6, draw)
+
+
+def duration_percentiles(rows: list[Row]) -> Markup | None:
+    """Per step name (slowest p90 first): a line from p50 to max, marks at p50/p90/p99/max."""
+    shown = [r for r in rows if r["max_s"] is not None][:MAX_BARS]
+    if not shown:
+        return None
+
+    def draw(ax: Axes) -> None:
+        ys = list(range(len(shown)))[::-1]
+        floor = 0.01
+        ax.hlines(
+            ys,
+            [max(r["p50_s"], floor) for r in shown],
+            [max(r["max_s"], floor) for r in shown],
+            color=OTHER,
+        )
+        for column, marker, label in (
+            ("p50_s", "o", "p50"),
+            ("p90_s", "s", "p90"),
+            ("p99_s", "D", "p99"),
+            ("max_s", "|", "max"),
+        ):
+            xs = [max(r[column], floor) for r in shown]
+            ax.plot(xs, ys, marker, label=label, color=ACCENT if label != "max" else FAILED)
+        ax.set_xscale("log")
+        ax.set_yticks(ys, _labels(shown, "name"))
+        ax.set_xlabel("seconds (log scale)")
+        ax.legend(frameon=False, ncols=4, loc="lower right")
+
+    return _draw("Duration percentiles by step name", 0.9 + 0.28 * len(shown), draw)
+
+
+def rates_by_day(rows: list[Row]) -> Markup | None:
+    """Lines: step and host failure rate per day, oldest first; None for fewer than 2 days."""
+    days = sorted((r for r in rows if r["day"] is not None), key=lambda r: str(r["day"]))
+    if len(days) < 2:
+        return None
+
+    def draw(ax: Axes) -> None:
+        xs = list(range(len(days)))
+        for column, color, label in (
+            ("step_failure_rate", FAILED, "steps"),
+            ("host_failure_rate", ACCENT, "hosts"),
+        ):
+            ys: list[Any] = [None if r[column] is None else r[column] * 100 for r in days]
+            ax.plot(
+                xs, [float("nan") if y is None else y for y in ys], "o-", color=color, label=label
+            )
+        step = max(len(days) // 10, 1)
+        ax.set_xticks(xs[::step], [str(r["day"]) for r in days][::step], rotation=30, ha="right")
+        ax.set_ylabel("failure rate (%)")
+        ax.set_ylim(bottom=0)
+        ax.legend(frameon=False)
+
+    return _draw("Failure rate per day", 2.6, draw)
+
+
+def failure_causes(rows: list[Row]) -> Markup | None:
+    """Horizontal bars: failed host rows per cause."""
+    if not rows:
+        return None
+
+    def draw(ax: Axes) -> None:
+        ys = list(range(len(rows)))[::-1]
+        ax.barh(ys, [int(r["host_rows"]) for r in rows], color=FAILED)
+        ax.set_yticks(ys, [str(r["cause"]).replace("_", " ") for r in rows])
+        ax.set_xlabel("failed host results")
+
+    return _draw("Host failures by cause", 0.9 + 0.28 * len(rows), draw)
