@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -196,6 +199,7 @@ def make_dataset(
     root: Path, fmt: str = "parquet", *, seed: int = 7, jobs: int = 60, empty: bool = False
 ) -> Path:
     """Write a synthetic dataset (or an empty one) and a manifest under ``root``."""
+    root.mkdir(parents=True, exist_ok=True)
     rows = (
         synthetic_rows(seed, jobs)
         if not empty
@@ -298,6 +302,90 @@ def expected_percentiles(t: dict[str, pd.DataFrame]) -> dict[Any, dict[str, floa
             "max_s": float(x.max()),
         }
     return out
+
+
+# --- a small DOM from html.parser ----------------------------------------------------------
+
+VOID = {"meta", "br", "hr", "img", "input", "link", "area", "base", "col", "source", "wbr"}
+
+
+@dataclass
+class Node:
+    tag: str
+    attrs: dict[str, str]
+    children: list[Node | str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "".join(c if isinstance(c, str) else c.text for c in self.children)
+
+    def iter(self) -> Iterator[Node]:
+        yield self
+        for c in self.children:
+            if isinstance(c, Node):
+                yield from c.iter()
+
+    def find_all(self, tag: str | None = None, **attrs: str) -> list[Node]:
+        return [
+            n
+            for n in self.iter()
+            if (tag is None or n.tag == tag)
+            and all(n.attrs.get(k.replace("_", "-")) == v for k, v in attrs.items())
+        ]
+
+    def find(self, tag: str | None = None, **attrs: str) -> Node:
+        found = self.find_all(tag, **attrs)
+        assert found, f"no <{tag}> with {attrs}"
+        return found[0]
+
+
+class _DomParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.root = Node("#document", {})
+        self.stack = [self.root]
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        node = Node(tag, {k: v or "" for k, v in attrs})
+        self.stack[-1].children.append(node)
+        if tag not in VOID:
+            self.stack.append(node)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.stack[-1].children.append(Node(tag, {k: v or "" for k, v in attrs}))
+
+    def handle_endtag(self, tag: str) -> None:
+        for i in range(len(self.stack) - 1, 0, -1):
+            if self.stack[i].tag == tag:
+                del self.stack[i:]
+                return
+
+    def handle_data(self, data: str) -> None:
+        self.stack[-1].children.append(data)
+
+
+def parse_html(text: str) -> Node:
+    parser = _DomParser()
+    parser.feed(text)
+    parser.close()
+    return parser.root
+
+
+def table_rows(table: Node) -> list[dict[str, Node]]:
+    """The body rows of a report table, as column name (data-column) -> cell."""
+    body = table.find("tbody")
+    return [
+        {td.attrs["data-column"]: td for td in tr.find_all("td") if "data-column" in td.attrs}
+        for tr in body.find_all("tr")
+    ]
+
+
+def key_text(cell: Node) -> str | None:
+    """The API text a key cell shows: (none) -> None, (empty) -> "", full text if cut."""
+    bdi = cell.find_all("bdi")
+    if bdi:
+        return bdi[0].attrs.get("title") or bdi[0].text
+    return {"(none)": None, "(empty)": ""}[cell.text.strip()]
 
 
 # --- tests of the helper ------------------------------------------------------------------

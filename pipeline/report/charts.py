@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
 
-from pipeline.report.formatting import shorten
+from pipeline.report.formatting import secs, shorten
 from pipeline.report.metrics import Row
 
 if TYPE_CHECKING:
@@ -137,12 +137,21 @@ def duration_percentiles(rows: list[Row]) -> Markup | None:
         ):
             xs = [max(r[column], floor) for r in shown]
             ax.plot(xs, ys, marker, label=label, color=ACCENT if label != "max" else FAILED)
-        ax.set_xscale("log")
+        _log_seconds_axis(ax)
         ax.set_yticks(ys, _labels(shown, "name"))
-        ax.set_xlabel("seconds (log scale)")
-        ax.legend(frameon=False, ncols=4, loc="lower right")
+        ax.legend(frameon=False, ncols=4, loc="lower left", bbox_to_anchor=(0.0, 1.0))
 
     return _draw("Duration percentiles by step name", 0.9 + 0.28 * len(shown), draw)
+
+
+def _log_seconds_axis(ax: Axes) -> None:
+    """A log-scale x axis labelled in readable durations (no mathtext: it is off)."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: secs(v)))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("duration (log scale)")
 
 
 def rates_by_day(rows: list[Row]) -> Markup | None:

@@ -66,9 +66,10 @@ def when(value: datetime | None) -> str:
 
 
 def shorten(text: str | None, limit: int = 60) -> str:
-    """``text`` cut to ``limit`` characters with an ellipsis (for chart labels)."""
+    """``text`` on one line, cut to ``limit`` characters with an ellipsis."""
     if text is None:
         return "(none)"
+    text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
