@@ -1,0 +1,68 @@
+"""``serve_fake_api``: the blocking helper behind ``bkjob-export fake-api``."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from types import FrameType
+from typing import TextIO
+
+from .data import SimData
+from .faults import FaultConfig
+from .server import Simulator
+
+_Handler = Callable[[int, FrameType | None], object] | int | None
+
+
+def serve_fake_api(
+    *,
+    seed: int = 7,
+    jobs: int = 200,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    app_code: str | None = None,
+    app_secret: str | None = None,
+    ids_out: str | os.PathLike[str] | None = None,
+    job3: bool = False,
+    faults: FaultConfig | None = None,
+    now: datetime | None = None,
+    out: TextIO | None = None,
+    stop: threading.Event | None = None,
+) -> None:
+    """Serve until SIGINT/SIGTERM (or until ``stop`` is set, for embedding and tests).
+
+    The first line on ``out`` (stdout) is the base URL, flushed at once so a parent process
+    can read it; with ``ids_out`` the ``--ids`` CSV of the data is written before that.
+    """
+    out = out or sys.stdout
+    stop = stop or threading.Event()
+    data = SimData(seed=seed, jobs=jobs, job3=job3, now=now)
+    if ids_out is not None:
+        data.write_ids_csv(ids_out)
+    with Simulator(data, host, port, app_code, app_secret, faults) as sim:
+        previous = _install_handlers(stop)
+        try:
+            print(sim.base_url, file=out, flush=True)
+            while not stop.wait(0.5):
+                pass
+        finally:
+            _restore_handlers(previous)
+
+
+def _install_handlers(stop: threading.Event) -> dict[int, _Handler]:
+    """Signal handlers can only be set from the main thread; elsewhere ``stop`` rules."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    previous: dict[int, _Handler] = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous[sig] = signal.signal(sig, lambda _s, _f: stop.set())
+    return previous
+
+
+def _restore_handlers(previous: dict[int, _Handler]) -> None:
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
