@@ -134,7 +134,8 @@ class DatasetWriter:
             if self._writers is not None:
                 self._writers.discard()
                 self._writers = None
-                if not self._checkpoints:
+                # nothing to resume, and no journal that still needs the staged files
+                if not self._checkpoints and not (self.out / journal.JOURNAL).exists():
                     _remove_quietly(self._staging)
         finally:
             if self._lock is not None:
