@@ -31,6 +31,13 @@ READ_OPTIONS: dict[Format, str] = {
     ),
 }
 
+#: views that many metric queries read: computed once per connection into a temp table.
+#: CSV datasets also cache the typed tables, so the CSV files are parsed only once.
+CACHED: dict[Format, tuple[str, ...]] = {
+    "parquet": ("step_results",),
+    "csv": ("steps", "step_hosts", "fetch_errors", "step_results"),
+}
+
 _SOURCE_VIEW = re.compile(r"CREATE OR REPLACE VIEW (\w+)_files AS", re.IGNORECASE)
 
 
@@ -99,11 +106,13 @@ def connect(dataset: Dataset) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the views of ``sql/views.sql`` over ``dataset``.
 
     A table with no files gets an empty relation with its schema instead of a file reader.
+    The views in :data:`CACHED` are computed once (the report runs many queries over them).
     Raises :class:`OutputError` when DuckDB cannot read the files.
     """
     con = duckdb.connect(":memory:")
     try:
         con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET enable_progress_bar = false")
         for statement in _statements(_fill(dataset)):
             source = _SOURCE_VIEW.search(statement)
             if source and source.group(1) not in dataset.tables:
@@ -112,10 +121,18 @@ def connect(dataset: Dataset) -> duckdb.DuckDBPyConnection:
                 )
                 continue
             con.execute(statement)
+        for view in CACHED[dataset.format]:
+            _cache(con, view)
     except duckdb.Error as exc:
         con.close()
         raise dataset_error(dataset, exc) from exc
     return con
+
+
+def _cache(con: duckdb.DuckDBPyConnection, view: str) -> None:
+    """Replace ``view`` by a view over a temp table holding its rows (same name, same rows)."""
+    con.execute(f"CREATE TEMP TABLE {view}__cached AS SELECT * FROM {view}")
+    con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM temp.{view}__cached")
 
 
 def dataset_error(dataset: Dataset, exc: Exception) -> OutputError:

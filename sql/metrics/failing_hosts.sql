@@ -1,19 +1,17 @@
 -- failing_hosts.sql - the hosts that fail most: the 50 (bk_cloud_id, ip) pairs with the most
 -- failed host rows (then the highest host failure rate). Only hosts with a failure.
--- total_hosts = how many hosts failed at least once.
+-- total_hosts = how many hosts failed at least once. A host has one row per step, so its
+-- failed rows are the steps it failed in.
 -- Columns: bk_cloud_id, ip, host_rows, hosts_success, hosts_failed, host_failure_rate,
---   failed_steps (distinct steps it failed in), failed_jobs (distinct jobs), top_result_text
---   (its most frequent failing result text; ties: the smallest text), top_result_count,
---   total_hosts.
+--   failed_jobs (distinct jobs it failed in), top_result_text (its most frequent failing
+--   result text; ties: the smallest text), top_result_count, total_hosts.
 WITH per_host AS (
     SELECT
         bk_cloud_id,
         ip,
         COUNT(*) AS host_rows,
         SUM(CASE WHEN outcome = 'success' THEN 1 ELSE 0 END) AS hosts_success,
-        SUM(CASE WHEN outcome = 'failed' THEN 1 ELSE 0 END) AS hosts_failed,
-        COUNT(DISTINCT CASE WHEN outcome = 'failed' THEN step_instance_id END) AS failed_steps,
-        COUNT(DISTINCT CASE WHEN outcome = 'failed' THEN job_instance_id END) AS failed_jobs
+        SUM(CASE WHEN outcome = 'failed' THEN 1 ELSE 0 END) AS hosts_failed
     FROM step_hosts
     GROUP BY bk_cloud_id, ip
 ),
@@ -22,12 +20,22 @@ ranked AS (
         bk_cloud_id, ip, host_rows, hosts_success, hosts_failed,
         CAST(hosts_failed AS DOUBLE) / NULLIF(hosts_success + hosts_failed, 0)
             AS host_failure_rate,
-        failed_steps, failed_jobs,
         COUNT(*) OVER () AS total_hosts
     FROM per_host
     WHERE hosts_failed > 0
     ORDER BY hosts_failed DESC, host_failure_rate DESC, bk_cloud_id NULLS LAST, ip NULLS LAST
     LIMIT 50
+),
+failures AS (
+    SELECT h.bk_cloud_id, h.ip, h.job_instance_id, h.result_type_text
+    FROM step_hosts h
+    JOIN ranked r ON r.bk_cloud_id = h.bk_cloud_id AND r.ip = h.ip
+    WHERE h.outcome = 'failed'
+),
+jobs AS (
+    SELECT bk_cloud_id, ip, COUNT(DISTINCT job_instance_id) AS failed_jobs
+    FROM failures
+    GROUP BY bk_cloud_id, ip
 ),
 texts AS (
     SELECT
@@ -35,16 +43,17 @@ texts AS (
         ROW_NUMBER() OVER (
             PARTITION BY bk_cloud_id, ip ORDER BY COUNT(*) DESC, result_type_text NULLS LAST
         ) AS rk
-    FROM step_hosts
-    WHERE outcome = 'failed'
+    FROM failures
     GROUP BY bk_cloud_id, ip, result_type_text
 )
 SELECT
     r.bk_cloud_id, r.ip, r.host_rows, r.hosts_success, r.hosts_failed, r.host_failure_rate,
-    r.failed_steps, r.failed_jobs,
+    j.failed_jobs,
     t.result_type_text AS top_result_text,
     t.n AS top_result_count,
     r.total_hosts
 FROM ranked r
+LEFT JOIN jobs j ON j.bk_cloud_id = r.bk_cloud_id AND j.ip = r.ip
 LEFT JOIN texts t ON t.bk_cloud_id = r.bk_cloud_id AND t.ip = r.ip AND t.rk = 1
-ORDER BY r.hosts_failed DESC, r.host_failure_rate DESC, r.bk_cloud_id NULLS LAST, r.ip NULLS LAST;
+ORDER BY r.hosts_failed DESC, r.host_failure_rate DESC, r.bk_cloud_id NULLS LAST,
+    r.ip NULLS LAST;
