@@ -65,11 +65,16 @@ def schema_mismatch(found: list[tuple[str, str]], expected: pa.Schema) -> str | 
     have = dict(found)
     missing = [n for n, _ in want if n not in have]
     if missing:
-        return f"missing column {', '.join(missing)}"
+        return f"missing column {_names(missing)}"
     wrong = [f"{n} is {have[n]}, expected {t}" for n, t in want if have[n] != t]
     if wrong:
         return wrong[0]
     extra = [n for n, _ in found if n not in dict(want)]
     if extra:
-        return f"unexpected column {', '.join(extra)}"
+        return f"unexpected column {_names(extra)}"
     return "columns in a different order"
+
+
+def _names(names: list[str], shown: int = 3) -> str:
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more

@@ -26,7 +26,7 @@ from pipeline.dataset.keys import Key, distinct_keys
 from pipeline.dataset.lock import OutLock
 from pipeline.dataset.parquetfmt import ParquetFormat
 from pipeline.dataset.partition import conform, split
-from pipeline.dataset.plan import CommitPlan, finish_prepared, plan_table
+from pipeline.dataset.plan import CommitPlan, finish_prepared, plan_table, scan_table
 from pipeline.dataset.staging import (
     Resumed,
     StagedFile,
@@ -93,6 +93,9 @@ class DatasetWriter:
         self._lock = OutLock.acquire(self.out)
         try:
             journal.roll_forward(self.out, self._staging, self.fault_hook)
+            for name, spec in TABLES.items():
+                # fail before a long fetch, not at its commit, on a misplaced file or folder
+                scan_table(self.out / name, spec, self._fmt)
             self._open_staging()
         except BaseException:
             self._lock.release()
