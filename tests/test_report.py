@@ -8,9 +8,12 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from jinja2 import StrictUndefined
 
 from pipeline.errors import UsageError
 from pipeline.report import render_report
+from pipeline.report.render import environment
+from pipeline.resources import templates_dir
 
 try:
     from tests.test_report_data import (
@@ -300,3 +303,10 @@ def test_rates_are_fractions_and_na_when_base_is_empty(page: Node) -> None:
         assert (value is None and cell.text == "n/a") or (value is not None and 0 <= value <= 1)
         if value is not None:
             assert not math.isnan(value)
+
+
+def test_one_jinja_environment_with_autoescape_and_strict_undefined() -> None:
+    env = environment(templates_dir())
+    assert env is environment(templates_dir())
+    assert env.undefined is StrictUndefined
+    assert env.autoescape("report.html") is True  # type: ignore[operator]

@@ -212,3 +212,9 @@ def test_parquet_wins_over_stray_csv_files_with_a_note(tmp_path: Path) -> None:
     (root / "steps" / "stray.csv").write_text("a\n1\n", encoding="utf-8")
     dataset = locate(root)
     assert dataset.format == "parquet" and dataset.notes
+
+
+def test_docs_list_every_metric_file() -> None:
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "report.md").read_text()
+    for name in metric_files():
+        assert f"`{name}.sql`" in docs, name

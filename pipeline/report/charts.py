@@ -86,7 +86,7 @@ def failure_rate_by(rows: list[Row], key: str, what: str) -> Markup | None:
             base = r["steps_success"] + r["steps_failed"]
             ax.annotate(f" {r['steps_failed']}/{base}", (rate, y), va="center", fontsize=7)
         ax.set_xlabel("step failure rate (%)")
-        ax.set_xlim(0, max(max(rates) * 1.2, 1))
+        ax.set_xlim(0, min(max(max(rates) * 1.2, 1), 115))
 
     return _draw(f"Step failure rate by {what}", 0.9 + 0.28 * len(shown), draw)
 

@@ -5,7 +5,7 @@
 -- ascending, p = value at position 1 + q * (n - 1), interpolated.
 -- The top 50 names by p90, then p50; total_groups = how many names in all.
 -- Columns: name, steps, p50_s, p90_s, p99_s, max_s, mean_s, total_groups.
--- Portability: percentile_cont ... WITHIN GROUP runs on DuckDB and Spark SQL >= 3.3; Trino
+-- Portability: percentile_cont ... WITHIN GROUP runs on DuckDB and Spark SQL >= 3.4; Trino
 -- has no exact percentile (use approx_percentile(total_time_s, q) there).
 SELECT
     name,
