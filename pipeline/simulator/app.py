@@ -96,6 +96,8 @@ class App:
         self.attempts = AttemptCounter()
         self.limiter = FixedWindowLimiter(faults.rps_limit, clock) if faults.rps_limit else None
         self.routes = dict(V2_ROUTES) | (dict(JOBV3_ROUTES) if jobv3 else {})
+        self._hanging = 0
+        self._hang_cond = threading.Condition()
 
     def handle(self, req: Request) -> Reply:
         path = req.path if req.path.endswith("/") else req.path + "/"
@@ -126,7 +128,7 @@ class App:
         if fault == "reset":
             return Reply(reset=True)
         if fault == "timeout":
-            if self.stop.wait(self.faults.hang_s):
+            if self._hang():
                 return Reply(reset=True)
             api = path.rstrip("/").rsplit("/", 1)[-1]
             return esb_error(
@@ -142,6 +144,22 @@ class App:
             limit = int(self.faults.rps_limit or 100)
             return gateway_429(limit, self.faults.gateway_reset_s)
         return None
+
+    def _hang(self) -> bool:
+        """Hold a "timeout" request for hang_s; True when woken by shutdown."""
+        with self._hang_cond:
+            self._hanging += 1
+            self._hang_cond.notify_all()
+        try:
+            return self.stop.wait(self.faults.hang_s)
+        finally:
+            with self._hang_cond:
+                self._hanging -= 1
+
+    def wait_hanging(self, n: int, timeout: float) -> bool:
+        """Block until ``n`` requests hang in a timeout fault (lets tests sync without sleeps)."""
+        with self._hang_cond:
+            return self._hang_cond.wait_for(lambda: self._hanging >= n, timeout)
 
     def _answer(
         self,

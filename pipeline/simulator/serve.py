@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from types import FrameType
 from typing import TextIO
@@ -29,6 +30,7 @@ def serve_fake_api(
     ids_out: str | os.PathLike[str] | None = None,
     job3: bool = False,
     faults: FaultConfig | None = None,
+    latency_ms: float = 0.0,
     now: datetime | None = None,
     out: TextIO | None = None,
     stop: threading.Event | None = None,
@@ -37,8 +39,12 @@ def serve_fake_api(
 
     The first line on ``out`` (stdout) is the base URL, flushed at once so a parent process
     can read it; with ``ids_out`` the ``--ids`` CSV of the data is written before that.
+    ``latency_ms`` overrides ``faults.latency_ms`` (a CLI convenience).
     """
     out = out or sys.stdout
+    faults = faults or FaultConfig()
+    if latency_ms:
+        faults = replace(faults, latency_ms=latency_ms)
     stop = stop or threading.Event()
     data = SimData(seed=seed, jobs=jobs, job3=job3, now=now)
     if ids_out is not None:

@@ -192,7 +192,12 @@ class Simulator:
         return f"http://{host}:{self.port}"
 
     def attempts(self, identity: str) -> int:
+        """How often a request identity was asked for (see ``app.request_identity``)."""
         return self.app.attempts.get(identity)
+
+    def wait_hanging(self, n: int = 1, timeout: float = 10.0) -> bool:
+        """Wait until ``n`` requests are held by a timeout fault; False on timeout."""
+        return self.app.wait_hanging(n, timeout)
 
     def start(self) -> Simulator:
         if self._httpd is not None:

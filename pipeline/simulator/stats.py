@@ -30,7 +30,6 @@ class SimStats:
             if (path is None or _path_matches(p, path)) and (outcome is None or o == outcome)
         )
 
-    @property
     def total(self) -> int:
         return self.count()
 
