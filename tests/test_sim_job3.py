@@ -106,7 +106,7 @@ def test_v2_job_status_in_3x_mode(data: SimData, sim: Simulator) -> None:
 
 def test_jobv3_status_with_host_results(data: SimData, sim: Simulator) -> None:
     job = max(data.jobs(), key=lambda j: sum(s.host_count for s in j.steps))
-    body = {"bk_scope_type": "biz", "bk_scope_id": str(job.bk_biz_id)}
+    body: dict[str, Any] = {"bk_scope_type": "biz", "bk_scope_id": str(job.bk_biz_id)}
     body |= {"job_instance_id": job.job_instance_id, "return_ip_result": True}
     got = call(sim, JOBV3_JOB_STATUS_PATH, body)["data"]
     assert got["finished"] == job.is_finished

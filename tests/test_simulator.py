@@ -114,7 +114,8 @@ def test_job_status_lists_every_step_and_host(
     data: SimData, sim: Simulator, http: requests.Session
 ) -> None:
     job = max(data.jobs(), key=lambda j: len(j.steps))
-    query = {**AUTH, "bk_biz_id": job.bk_biz_id, "job_instance_id": job.job_instance_id}
+    query: dict[str, str | int] = {**AUTH, "bk_biz_id": job.bk_biz_id}
+    query["job_instance_id"] = job.job_instance_id
     env = http.get(sim.base_url + JOB_STATUS_PATH, params=query, timeout=10).json()
     assert env["result"] is True
     got = env["data"]

@@ -206,7 +206,7 @@ class Simulator:
         server_class = _Server6 if ":" in self._address[0] else _Server
         self._httpd = server_class(self._address, self.app)
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
         self._thread.name = f"bkjob-sim:{self.port}"
         self._thread.start()
