@@ -14,35 +14,19 @@ from pipeline.errors import UsageError
 from pipeline.report import render_report
 from pipeline.report.render import environment
 from pipeline.resources import templates_dir
-
-try:
-    from tests.test_report_data import (
-        SCRIPT_NAME,
-        Node,
-        durations,
-        expected_headline,
-        expected_percentiles,
-        expected_rates_by,
-        key_text,
-        load_tables,
-        make_dataset,
-        parse_html,
-        table_rows,
-    )
-except ImportError:  # tests/ is not a package: pytest puts it on sys.path
-    from test_report_data import (  # type: ignore[no-redef]
-        SCRIPT_NAME,
-        Node,
-        durations,
-        expected_headline,
-        expected_percentiles,
-        expected_rates_by,
-        key_text,
-        load_tables,
-        make_dataset,
-        parse_html,
-        table_rows,
-    )
+from tests.test_report_data import (
+    SCRIPT_NAME,
+    Node,
+    durations,
+    expected_headline,
+    expected_percentiles,
+    expected_rates_by,
+    key_text,
+    load_tables,
+    make_dataset,
+    parse_html,
+    table_rows,
+)
 
 
 @pytest.fixture(scope="module")

@@ -87,7 +87,7 @@ def _host_rows(rng: random.Random, step: dict[str, Any]) -> list[dict[str, Any]]
     return rows
 
 
-def _step_row(rng: random.Random, biz: int, job: int, sid: int) -> dict[str, Any]:
+def step_row(rng: random.Random, biz: int, job: int, sid: int) -> dict[str, Any]:
     status = rng.choice(STEP_STATUSES)
     stype = rng.choice([1, 1, 1, 2, 2, 3, 4, 7])
     start = T0 + timedelta(hours=rng.randrange(0, 72), seconds=rng.randrange(3600))
@@ -133,7 +133,7 @@ def synthetic_rows(seed: int = 7, jobs: int = 60) -> dict[str, list[dict[str, An
     for j in range(jobs):
         biz, job = rng.choice(BIZ), 9_000_000 + j
         for k in range(rng.randint(1, 5)):
-            step = _step_row(rng, biz, job, 50_000_000 + j * 10 + k)
+            step = step_row(rng, biz, job, 50_000_000 + j * 10 + k)
             steps.append(step)
             hosts += _host_rows(rng, step)
     errors = [

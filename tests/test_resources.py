@@ -10,11 +10,7 @@ import textwrap
 from pathlib import Path
 
 from pipeline import resources
-
-try:
-    from tests.test_report_data import make_dataset
-except ImportError:  # tests/ is not a package: pytest puts it on sys.path
-    from test_report_data import make_dataset  # type: ignore[no-redef]
+from tests.test_report_data import make_dataset
 
 REPO = Path(__file__).resolve().parent.parent
 

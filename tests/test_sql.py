@@ -16,16 +16,7 @@ from pipeline.report.dataset import connect, locate, views_sql
 from pipeline.report.metrics import metric_files, query, run_metrics
 from pipeline.resources import sql_dir
 from pipeline.schema import STEP_HOSTS, STEPS, TABLES
-
-try:
-    from tests.test_report_data import _step_row, make_dataset, synthetic_rows, write_table
-except ImportError:  # tests/ is not a package: pytest puts it on sys.path
-    from test_report_data import (  # type: ignore[no-redef]
-        _step_row,
-        make_dataset,
-        synthetic_rows,
-        write_table,
-    )
+from tests.test_report_data import make_dataset, step_row, synthetic_rows, write_table
 
 DUCKDB_TYPES = {
     "int64": "BIGINT",
@@ -51,7 +42,7 @@ def steps_dataset(
 
 
 def step(sid: int, status: int, seconds: float | None = 1.0, name: str = "a") -> dict[str, Any]:
-    row = _step_row(random.Random(sid), 2, 1000 + sid // 10, sid)
+    row = step_row(random.Random(sid), 2, 1000 + sid // 10, sid)
     row.update(
         name=name,
         status=status,
