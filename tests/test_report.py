@@ -14,6 +14,7 @@ from pipeline.errors import UsageError
 from pipeline.report import render_report
 from pipeline.report.render import environment
 from pipeline.resources import templates_dir
+from pipeline.schema import TABLES
 from tests.test_report_data import (
     SCRIPT_NAME,
     Node,
@@ -25,7 +26,9 @@ from tests.test_report_data import (
     load_tables,
     make_dataset,
     parse_html,
+    synthetic_rows,
     table_rows,
+    write_table,
 )
 
 
@@ -223,8 +226,9 @@ def test_footer_has_definitions_and_run_info_without_secrets(html: str, page: No
 # --- edge cases ---------------------------------------------------------------------------
 
 
-def test_empty_dataset_renders_a_no_data_page(tmp_path: Path) -> None:
-    out = render_report(make_dataset(tmp_path, empty=True))
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_empty_dataset_renders_a_no_data_page(tmp_path: Path, fmt: str) -> None:
+    out = render_report(make_dataset(tmp_path, fmt, empty=True))
     page = parse_html(out.read_text(encoding="utf-8"))
     assert "No data" in page.find("section", id="no-data").text
     for name in ("jobs", "steps", "hosts"):
@@ -294,3 +298,16 @@ def test_one_jinja_environment_with_autoescape_and_strict_undefined() -> None:
     assert env is environment(templates_dir())
     assert env.undefined is StrictUndefined
     assert env.autoescape("report.html") is True  # type: ignore[operator]
+
+
+def test_capped_tables_say_how_many_there_are(tmp_path: Path) -> None:
+    rows = synthetic_rows(seed=5, jobs=40)
+    for i, row in enumerate(rows["steps"]):
+        row["name"] = f"step-{i:03d}"
+    for spec in TABLES.values():
+        write_table(tmp_path, "parquet", spec, rows[spec.name])
+    page = parse_html(render_report(tmp_path).read_text(encoding="utf-8"))
+    by_name = page.find("table", id="table-failure_by_step_name")
+    assert len(table_rows(by_name)) == 50
+    notes = [p.text for p in page.find_all("p", **{"class": "capped"})]
+    assert f"Showing the top 50 of {len(rows['steps'])} groups." in notes

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import warnings
 from collections.abc import Callable
 from xml.etree import ElementTree
@@ -89,3 +91,9 @@ def test_duration_charts() -> None:
 )
 def test_no_chart_without_data(make: Callable[[], object]) -> None:
     assert make() is None
+
+
+def test_matplotlib_is_imported_only_when_a_chart_is_drawn() -> None:
+    check = "import sys, pipeline.report; print('matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
