@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from datetime import date
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -59,7 +60,7 @@ def split(batch: pa.RecordBatch, spec: TableSpec) -> Iterator[tuple[Partition, p
         yield tuple(segment(c, batch.column(c)[0].as_py()) for c in cols), batch.select(keep)
         return
     table = pa.Table.from_batches([batch]).select(cols)
-    table = table.append_column(_ROW, pa.array(range(batch.num_rows), pa.int64()))
+    table = table.append_column(_ROW, pa.array(np.arange(batch.num_rows, dtype=np.int64)))
     groups = table.group_by(cols, use_threads=False).aggregate([(_ROW, "list")])
     rows = groups.column(_ROW + "_list")
     for i in range(groups.num_rows):
