@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import IO
 
-from .catalog import BUSINESSES
 from .hosts import build_hosts
 from .layout import Layout
 from .lru import LRU
@@ -100,8 +99,7 @@ class SimData:
         )
 
     def _step(self, plan: JobPlan, sp: StepPlan) -> SimStep:
-        biz = BUSINESSES[plan.biz_index]
-        hosts = build_hosts(self.seed, plan.biz_index, biz, sp, self.layout.now_ms, self.job3)
+        hosts = build_hosts(self.seed, plan.biz_index, sp, self.layout.now_ms, self.job3)
         finished = sp.status not in (1, 2, 7) and sp.start_ms is not None
         end_ms = sp.end_ms if finished else None
         return SimStep(

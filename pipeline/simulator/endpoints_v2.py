@@ -25,35 +25,46 @@ COUNTERS = (
 )
 
 
-def find_job(ctx: EndpointContext, call: Call) -> SimJob:
-    """Validate IDs and scope in bk-job's order; 3.x mode ignores IDs inside ``params``."""
-    nested = not ctx.data.job3
-    job_id = require_id(call.params, "job_instance_id", nested)
+def find_job(ctx: EndpointContext, call: Call) -> int:
+    """The job's index after bk-job's checks; cheap (nothing is generated).
+
+    3.x mode ignores IDs inside ``params``, as Job 3.x does.
+    """
+    job_id = require_id(call.params, "job_instance_id", not ctx.data.job3)
     biz = require_scope(call.params)
-    job = ctx.data.job(biz, job_id)
-    if job is None:
+    index = ctx.data.job_index(biz, job_id)
+    if index is None:
         raise fail(JOB_NOT_FOUND)
-    return job
+    return index
 
 
 def get_step_instance_status(ctx: EndpointContext, call: Call) -> bytes:
     nested = not ctx.data.job3
     require_id(call.params, "job_instance_id", nested)
     step_id = require_id(call.params, "step_instance_id", nested)
-    job = find_job(ctx, call)
-    step = job.step(step_id)
-    if step is None:
+    index = find_job(ctx, call)
+    plan = ctx.data.plan(index)
+    order = next((s.order for s in plan.steps if s.step_instance_id == step_id), None)
+    if order is None:
         raise fail(STEP_NOT_FOUND)
-    if step.type == 3:
+    if plan.steps[order].type == 3:
         raise fail(UNSUPPORTED)  # bk-job: no result view for a manual confirmation
-    key = ("v2.step", step.step_instance_id, call.lang)
-    return ctx.cached(key, lambda: orjson.dumps(step_status_data(step, ctx.data.job3, call.lang)))
+
+    def make() -> bytes:
+        step = ctx.data.job_at(index).steps[order]
+        return orjson.dumps(step_status_data(step, ctx.data.job3, call.lang))
+
+    # the cache is asked before the job is generated: repeat calls cost no generation
+    return ctx.cached(("v2.step", step_id, call.lang), make)
 
 
 def get_job_instance_status(ctx: EndpointContext, call: Call) -> bytes:
-    job = find_job(ctx, call)
-    key = ("v2.job", job.job_instance_id, call.lang)
-    return ctx.cached(key, lambda: orjson.dumps(job_status_data(job, ctx.data.job3)))
+    index = find_job(ctx, call)
+
+    def make() -> bytes:
+        return orjson.dumps(job_status_data(ctx.data.job_at(index), ctx.data.job3))
+
+    return ctx.cached(("v2.job", index, call.lang), make)
 
 
 # -- get_step_instance_status ---------------------------------------------------------------
@@ -100,20 +111,25 @@ def step_detail(step: SimStep, job3: bool) -> dict[str, Any]:
     return d
 
 
-def _ip_entry(step: SimStep, i: int, job3: bool) -> dict[str, Any]:
+def _ip_list(step: SimStep, indexes: tuple[int, ...], job3: bool) -> list[dict[str, Any]]:
     h = step.hosts
     if not job3:
-        return {"bk_cloud_id": h.bk_cloud_id[i], "ip": h.ip[i]}
+        if len(indexes) == len(h):  # one group holds every host: no index lookups
+            return [{"bk_cloud_id": c, "ip": ip} for c, ip in zip(h.bk_cloud_id, h.ip, strict=True)]
+        return [{"bk_cloud_id": h.bk_cloud_id[i], "ip": h.ip[i]} for i in indexes]
     # the 3.x DTO (EsbIpDTO) has more fields, left null by this endpoint
-    return {
-        "bk_host_id": h.bk_host_id[i],
-        "bk_cloud_id": h.bk_cloud_id[i],
-        "ip": h.ip[i],
-        "ipv6": None,
-        "bk_agent_id": None,
-        "bk_cloud_name": None,
-        "alive": None,
-    }
+    return [
+        {
+            "bk_host_id": h.bk_host_id[i],
+            "bk_cloud_id": h.bk_cloud_id[i],
+            "ip": h.ip[i],
+            "ipv6": None,
+            "bk_agent_id": None,
+            "bk_cloud_name": None,
+            "alive": None,
+        }
+        for i in indexes
+    ]
 
 
 def analyse_groups(step: SimStep, job3: bool, lang: str) -> list[dict[str, Any]]:
@@ -129,7 +145,7 @@ def analyse_groups(step: SimStep, job3: bool, lang: str) -> list[dict[str, Any]]
             item["count"] = 0
         else:
             item["count"] = len(group.indexes)
-            item["ip_list"] = [_ip_entry(step, i, job3) for i in group.indexes]
+            item["ip_list"] = _ip_list(step, group.indexes, job3)
         out.append(item)
     return out
 

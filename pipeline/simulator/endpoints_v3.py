@@ -39,12 +39,15 @@ def _scope(bk_biz_id: int) -> dict[str, Any]:
 def get_job_instance_status(ctx: EndpointContext, call: Call) -> bytes:
     job_id = require_id(call.params, "job_instance_id", nested=False)
     biz = require_scope(call.params)
-    job = ctx.data.job(biz, job_id)
-    if job is None:
+    index = ctx.data.job_index(biz, job_id)
+    if index is None:
         raise fail(JOB_NOT_FOUND)
     with_hosts = as_bool(call.params.get("return_ip_result"))
-    key = ("v3.job", job.job_instance_id, with_hosts)
-    return ctx.cached(key, lambda: orjson.dumps(job_status_v3(job, with_hosts)))
+
+    def make() -> bytes:
+        return orjson.dumps(job_status_v3(ctx.data.job_at(index), with_hosts))
+
+    return ctx.cached(("v3.job", index, with_hosts), make)
 
 
 def job_status_v3(job: SimJob, with_hosts: bool) -> dict[str, Any]:

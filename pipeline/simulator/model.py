@@ -6,6 +6,7 @@ Times are timezone-aware datetimes (UTC) on jobs and steps, epoch milliseconds o
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -105,10 +106,12 @@ class SimStep:
 
     def result_groups(self, by_tag: bool = False) -> list[ResultGroup]:
         """Hosts grouped by result_type (and tag when ``by_tag``, as Job 3.x does), ascending."""
+        codes = self.hosts.result_type
+        if not by_tag and codes and codes.count(codes[0]) == len(codes):
+            return [ResultGroup(codes[0], "", tuple(range(len(codes))))]  # the common case
         groups: dict[tuple[int, str], list[int]] = {}
-        tags = self.hosts.tag
-        for i, code in enumerate(self.hosts.result_type):
-            key = (code, tags[i] if by_tag else "")
+        tags = self.hosts.tag if by_tag else ("",) * len(codes)
+        for i, key in enumerate(zip(codes, tags, strict=True)):
             groups.setdefault(key, []).append(i)
         return [ResultGroup(k[0], k[1], tuple(v)) for k, v in sorted(groups.items())]
 
@@ -118,14 +121,16 @@ class SimStep:
         fail counts every failure kind (abnormal agents too); running counts result 7 only;
         waiting (5) and force-terminated (403) hosts are in the total and in no other counter.
         """
-        outcomes = [host_outcome(code) for code in self.hosts.result_type]
-        abnormal = sum(1 for code in self.hosts.result_type if code in ABNORMAL_AGENT_CODES)
+        by_outcome: Counter[str] = Counter()
+        by_code = Counter(self.hosts.result_type)
+        for code, n in by_code.items():
+            by_outcome[host_outcome(code)] += n
         return {
-            "total_ip_num": len(outcomes),
-            "success_ip_num": outcomes.count("success"),
-            "fail_ip_num": outcomes.count("failed"),
-            "running_ip_num": outcomes.count("running"),
-            "abnormal_agent_ip_num": abnormal,
+            "total_ip_num": len(self.hosts),
+            "success_ip_num": by_outcome["success"],
+            "fail_ip_num": by_outcome["failed"],
+            "running_ip_num": by_outcome["running"],
+            "abnormal_agent_ip_num": sum(by_code[c] for c in ABNORMAL_AGENT_CODES),
         }
 
     def abnormal_agent_ips(self) -> list[str]:
