@@ -24,7 +24,10 @@
 --   2. steps, step_hosts, fetch_errors
 --                   typed views with the columns of pipeline/schema.py. CAST makes CSV and
 --                   Parquet read the same; for CSV, a text cell that the writer guarded against
---                   formula injection (a leading ' before = + - @) is read back without the '.
+--                   formula injection (a leading ' before = + - @, a tab or a carriage return)
+--                   is read back without the '. (A dataset written with --csv-raw is not
+--                   guarded: there, a text that itself starts with ' and one of those loses
+--                   the '.)
 --                   `day` (a partition key) is VARCHAR 'YYYY-MM-DD'.
 --   3. step_results, host_results, step_durations
 --                   convenience views in portable SQL (DuckDB, Spark SQL, Trino). On Spark or
@@ -55,9 +58,9 @@ SELECT
     CAST(job_instance_id AS BIGINT) AS job_instance_id,
     CAST(step_instance_id AS BIGINT) AS step_instance_id,
     CAST(step_id AS BIGINT) AS step_id,
-    CASE WHEN '${FORMAT}' = 'csv' AND substr(name, 1, 1) = '''' AND substr(name, 2, 1) IN ('=', '+', '-', '@')
+    CASE WHEN '${FORMAT}' = 'csv' AND substr(name, 1, 1) = '''' AND substr(name, 2, 1) IN ('=', '+', '-', '@', chr(9), chr(13))
          THEN substr(name, 2) ELSE CAST(name AS VARCHAR) END AS name,
-    CASE WHEN '${FORMAT}' = 'csv' AND substr(operator, 1, 1) = '''' AND substr(operator, 2, 1) IN ('=', '+', '-', '@')
+    CASE WHEN '${FORMAT}' = 'csv' AND substr(operator, 1, 1) = '''' AND substr(operator, 2, 1) IN ('=', '+', '-', '@', chr(9), chr(13))
          THEN substr(operator, 2) ELSE CAST(operator AS VARCHAR) END AS operator,
     CAST(step_type AS INTEGER) AS step_type,
     CAST(step_type_name AS VARCHAR) AS step_type_name,
@@ -86,10 +89,10 @@ SELECT
     CAST(job_instance_id AS BIGINT) AS job_instance_id,
     CAST(step_instance_id AS BIGINT) AS step_instance_id,
     CAST(bk_cloud_id AS BIGINT) AS bk_cloud_id,
-    CASE WHEN '${FORMAT}' = 'csv' AND substr(ip, 1, 1) = '''' AND substr(ip, 2, 1) IN ('=', '+', '-', '@')
+    CASE WHEN '${FORMAT}' = 'csv' AND substr(ip, 1, 1) = '''' AND substr(ip, 2, 1) IN ('=', '+', '-', '@', chr(9), chr(13))
          THEN substr(ip, 2) ELSE CAST(ip AS VARCHAR) END AS ip,
     CAST(result_type AS INTEGER) AS result_type,
-    CASE WHEN '${FORMAT}' = 'csv' AND substr(result_type_text, 1, 1) = '''' AND substr(result_type_text, 2, 1) IN ('=', '+', '-', '@')
+    CASE WHEN '${FORMAT}' = 'csv' AND substr(result_type_text, 1, 1) = '''' AND substr(result_type_text, 2, 1) IN ('=', '+', '-', '@', chr(9), chr(13))
          THEN substr(result_type_text, 2) ELSE CAST(result_type_text AS VARCHAR) END AS result_type_text,
     CAST(outcome AS VARCHAR) AS outcome,
     CAST(bk_host_id AS BIGINT) AS bk_host_id,
@@ -105,7 +108,7 @@ SELECT
     CAST(error_kind AS VARCHAR) AS error_kind,
     CAST(http_status AS BIGINT) AS http_status,
     CAST(api_code AS BIGINT) AS api_code,
-    CASE WHEN '${FORMAT}' = 'csv' AND substr(message, 1, 1) = '''' AND substr(message, 2, 1) IN ('=', '+', '-', '@')
+    CASE WHEN '${FORMAT}' = 'csv' AND substr(message, 1, 1) = '''' AND substr(message, 2, 1) IN ('=', '+', '-', '@', chr(9), chr(13))
          THEN substr(message, 2) ELSE CAST(message AS VARCHAR) END AS message,
     CAST(attempts AS INTEGER) AS attempts,
     CAST(fetched_at AS TIMESTAMP WITH TIME ZONE) AS fetched_at,

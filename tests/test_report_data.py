@@ -38,6 +38,7 @@ HOSTILE_NAMES = [
     "-rf /",
     "@SUM(A1)",
     "+1 deploy",
+    "\tindented",
     "$x$ price $",
     "line one\nline two",
     "\u90e8\u7f72\u811a\u672c",  # Chinese
@@ -164,7 +165,7 @@ def _csv_cell(value: Any) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
     text = str(value)
-    if text[:1] in ("=", "+", "-", "@"):
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
         text = "'" + text
     return '"' + text.replace('"', '""') + '"'
 

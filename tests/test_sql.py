@@ -69,7 +69,14 @@ def test_csv_reads_back_exactly_what_parquet_holds(tmp_path: Path) -> None:
         sql = f"SELECT * FROM {name} ORDER BY ALL"  # DuckDB-only, fine in a test
         assert csv_con.execute(sql).fetchall() == pq_con.execute(sql).fetchall(), name
     names = {r[0] for r in csv_con.execute("SELECT name FROM steps").fetchall()}
-    assert {'=HYPERLINK("http://evil.example")', "-rf /", "@SUM(A1)", "+1 deploy", ""} <= names
+    assert {
+        '=HYPERLINK("http://evil.example")',
+        "-rf /",
+        "@SUM(A1)",
+        "+1 deploy",
+        "\tindented",
+        "",
+    } <= names
 
 
 def test_filled_views_run_by_hand_in_a_fresh_duckdb(tmp_path: Path) -> None:
