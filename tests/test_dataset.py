@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -14,6 +15,7 @@ from pipeline.errors import OutputError
 from pipeline.schema import TABLES
 from tests.test_dataset_helpers import (
     DAY,
+    Replace,
     data_files,
     duck,
     duck_columns,
@@ -27,7 +29,12 @@ from tests.test_dataset_helpers import (
 DAY2 = "2026-11-30"
 
 
-def _commit(out: Path, run_id: str, replace: dict | None = None, **batches) -> dict[str, int]:
+def _commit(
+    out: Path,
+    run_id: str,
+    replace: Replace | None = None,
+    **batches: pa.RecordBatch | list[pa.RecordBatch],
+) -> dict[str, int]:
     with DatasetWriter(out, run_id=run_id) as w:
         for table, batch_list in batches.items():
             for batch in batch_list if isinstance(batch_list, list) else [batch_list]:
@@ -159,9 +166,11 @@ def test_statistics_skip_files_without_replaced_keys(
     read: list[Path] = []
     original = parquetfmt_mod.ParquetFormat.read_columns
 
-    def spy(self: object, path: Path, *args: object) -> object:
+    def spy(
+        self: parquetfmt_mod.ParquetFormat, path: Path, schema: pa.Schema, columns: list[str]
+    ) -> pa.Table:
         read.append(path)
-        return original(self, path, *args)  # type: ignore[arg-type]
+        return original(self, path, schema, columns)
 
     monkeypatch.setattr(parquetfmt_mod.ParquetFormat, "read_columns", spy)
     _commit(tmp_path, "r3", steps=make_batch("steps", [150], day=DAY2))

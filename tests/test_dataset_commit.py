@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow.dataset as ds
@@ -21,10 +22,18 @@ import pytest
 from pipeline.dataset import DatasetWriter
 from pipeline.dataset.journal import JOURNAL
 from pipeline.schema import TABLES
-from tests.test_dataset_helpers import DAY, duck_count, make_batch, rows, snapshot
+from tests.test_dataset_helpers import (
+    DAY,
+    Replace,
+    Snapshot,
+    duck_count,
+    make_batch,
+    rows,
+    snapshot,
+)
 
 DAY2 = "2026-11-30"
-REPLACE = {"fetch_errors": {(2, 1000, None)}, "step_hosts": {(3,)}}
+REPLACE: Replace = {"fetch_errors": {(2, 1000, None)}, "step_hosts": {(3,)}}
 
 
 class Crash(Exception):
@@ -45,7 +54,7 @@ def _stage_second_run(w: DatasetWriter) -> None:
     w.write("step_hosts", make_batch("step_hosts", [5], ip="z", run_id="r2"))
 
 
-def _crash_at(phase: str) -> object:
+def _crash_at(phase: str) -> Callable[[str], None]:
     def hook(seen: str) -> None:
         if seen == phase:
             raise Crash(phase)
@@ -53,7 +62,7 @@ def _crash_at(phase: str) -> object:
     return hook
 
 
-def _phases_and_clean_result(tmp_path: Path) -> tuple[list[str], dict[str, object]]:
+def _phases_and_clean_result(tmp_path: Path) -> tuple[list[str], Snapshot]:
     out = tmp_path / "clean"
     _base(out)
     phases: list[str] = []

@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
 
 from pipeline.dataset import DatasetWriter
+from pipeline.dataset.writer import Format
 from pipeline.schema import TABLES
 from tests.test_dataset_helpers import DAY, T0, duck, duck_columns, duck_count, duck_source
 from tests.test_dataset_helpers import make_batch as batch
@@ -36,16 +38,17 @@ NASTY = [
 GUARDED = ["'=1+1", "'+1", "'-1", "'@SUM(A1)", "'\tx", "'\rx", *NASTY[6:]]
 
 
-def _write(out: Path, run: str, replace: dict | None = None, **kw: object) -> None:
-    opts = {k: kw.pop(k) for k in ("csv_bom", "csv_raw") if k in kw}
-    with DatasetWriter(out, run_id=run, fmt="csv", **opts) as w:  # type: ignore[arg-type]
+def _write(
+    out: Path, run: str, *, csv_bom: bool = False, csv_raw: bool = False, **kw: pa.RecordBatch
+) -> None:
+    with DatasetWriter(out, run_id=run, fmt="csv", csv_bom=csv_bom, csv_raw=csv_raw) as w:
         for table, b in kw.items():
-            w.write(table, b)  # type: ignore[arg-type]
-        w.commit(replace or {})
+            w.write(table, b)
+        w.commit({})
 
 
-def _error_row(**kw: object) -> object:
-    cols = dict(
+def _error_row(**kw: object) -> pa.RecordBatch:
+    cols: dict[str, object] = dict(
         step_instance_id=None,
         error_kind="http",
         http_status=502,
@@ -127,12 +130,12 @@ def test_empty_csv_tables_read_with_their_columns(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
-def test_timestamps_survive_rewrites_exactly(tmp_path: Path, fmt: str) -> None:
+def test_timestamps_survive_rewrites_exactly(tmp_path: Path, fmt: Format) -> None:
     t = datetime(2026, 11, 29, 23, 59, 59, 999999, tzinfo=UTC)
-    with DatasetWriter(tmp_path, run_id="r1", fmt=fmt) as w:  # type: ignore[arg-type]
+    with DatasetWriter(tmp_path, run_id="r1", fmt=fmt) as w:
         w.write("steps", batch("steps", [1, 2], start_time=t, total_time_s=0.1))
         w.commit({})
-    with DatasetWriter(tmp_path, run_id="r2", fmt=fmt) as w:  # type: ignore[arg-type]
+    with DatasetWriter(tmp_path, run_id="r2", fmt=fmt) as w:
         w.commit({"steps": {(2,)}})
     got = duck(f"select start_time, total_time_s from {duck_source(tmp_path, 'steps', fmt)}")
     assert got == [(t, 0.1)]

@@ -17,6 +17,7 @@ import pytest
 
 from pipeline.dataset import DatasetWriter, fsutil
 from pipeline.dataset.journal import JOURNAL
+from pipeline.dataset.writer import Format
 from pipeline.errors import OutputError
 from pipeline.schema import TABLES
 from tests.test_dataset_helpers import DAY, digest, make_batch, rows
@@ -32,8 +33,8 @@ def out(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _second_run(out: Path, **kw: object) -> None:
-    with DatasetWriter(out, run_id="r2", **kw) as w:  # type: ignore[arg-type]
+def _second_run(out: Path, fmt: Format = "parquet") -> None:
+    with DatasetWriter(out, run_id="r2", fmt=fmt) as w:
         w.write("steps", make_batch("steps", [5, 6, 20]))
         w.checkpoint(["all"])
         w.commit({})
@@ -170,3 +171,16 @@ def test_csv_header_of_another_version(tmp_path: Path) -> None:
     with pytest.raises(OutputError, match=r"incompatible schema \(missing column hosts_complete\)"):
         _second_run(tmp_path, fmt="csv")
     assert digest(tmp_path) == before
+
+
+def test_commit_again_after_the_cause_is_fixed(out: Path) -> None:
+    bad = out / PART / "part-x.parquet"
+    bad.write_bytes(b"junk")
+    with DatasetWriter(out, run_id="r2") as w:
+        w.write("steps", make_batch("steps", [5, 20], run_id="r2"))
+        with pytest.raises(OutputError, match="not a readable Parquet file"):
+            w.commit({})
+        bad.unlink()
+        assert w.commit({}) == {"steps": 2, "step_hosts": 0, "fetch_errors": 0}
+    found = {r["step_instance_id"]: r["run_id"] for r in rows(out, "steps")}
+    assert sorted(found) == [*range(10), 20] and found[5] == "r2"

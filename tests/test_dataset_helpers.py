@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pyarrow.dataset as ds
 
 from pipeline.schema import TABLES
 
+Replace = Mapping[str, Collection[tuple[object, ...]]]
 T0 = datetime(2026, 11, 29, 3, 15, 14, tzinfo=UTC)
 DAY = "2026-11-29"
 
@@ -90,7 +92,10 @@ def rows(out: Path, table: str, fmt: str = "parquet") -> list[dict[str, Any]]:
     return sorted(found, key=repr)
 
 
-def snapshot(out: Path) -> dict[str, list[dict[str, Any]]]:
+Snapshot = dict[str, list[dict[str, Any]]]
+
+
+def snapshot(out: Path) -> Snapshot:
     return {t: rows(out, t) for t in TABLES}
 
 

@@ -8,7 +8,6 @@ disk through :func:`_os_write`; tests patch ``_os_write`` (disk full) and ``_os_
 from __future__ import annotations
 
 import contextlib
-import errno
 import io
 import os
 import shutil
@@ -132,9 +131,6 @@ def remove_tree(path: Path) -> None:
 
 
 def unlink_quietly(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
+    """Delete ``path`` if it exists."""
+    with os_errors(path), contextlib.suppress(FileNotFoundError):
         os.unlink(path)
-
-
-def is_disk_full(exc: BaseException) -> bool:
-    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)

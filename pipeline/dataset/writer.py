@@ -21,7 +21,7 @@ import pyarrow as pa
 from pipeline.dataset import journal
 from pipeline.dataset.csvfmt import CsvFormat
 from pipeline.dataset.formats import FileFormat
-from pipeline.dataset.fsutil import fsync_dir, os_errors, remove_tree
+from pipeline.dataset.fsutil import fsync_dir, os_errors, remove_tree, unlink_quietly
 from pipeline.dataset.keys import Key, distinct_keys
 from pipeline.dataset.lock import OutLock
 from pipeline.dataset.parquetfmt import ParquetFormat
@@ -93,6 +93,7 @@ class DatasetWriter:
         self._lock = OutLock.acquire(self.out)
         try:
             journal.roll_forward(self.out, self._staging, self.fault_hook)
+            unlink_quietly(self.out / (journal.JOURNAL + ".tmp"))  # a journal never finished
             for name, spec in TABLES.items():
                 # fail before a long fetch, not at its commit, on a misplaced file or folder
                 scan_table(self.out / name, spec, self._fmt)
@@ -202,8 +203,9 @@ class DatasetWriter:
         wanted = {t: _normalise_keys(_spec(t), ks) for t, ks in replace.items()}
         self._take_finished(writers)
         plan = CommitPlan(self.out, self._staging / "files", self._staging / "work", self._fmt)
+        remove_tree(plan.work_dir)  # copies left by a commit that failed before its journal
         with os_errors(plan.work_dir):
-            plan.work_dir.mkdir(exist_ok=True)
+            plan.work_dir.mkdir()
         for name, spec in TABLES.items():
             staged = [f for f in self._files if f.table == name]
             plan_table(plan, spec, staged, self._keys[name] | wanted.get(name, set()))
