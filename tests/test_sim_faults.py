@@ -64,8 +64,8 @@ def test_decide_is_a_pure_function_of_seed_identity_attempt() -> None:
     cfg = FaultConfig(error_5xx_rate=0.3, reset_rate=0.2, seed=5)
     first = [cfg.decide("p|x", n) for n in range(1, 200)]
     assert first == [cfg.decide("p|x", n) for n in range(1, 200)]
-    assert first != [FaultConfig(error_5xx_rate=0.3, reset_rate=0.2, seed=6).decide("p|x", n)
-                     for n in range(1, 200)]  # fmt: skip
+    other = FaultConfig(error_5xx_rate=0.3, reset_rate=0.2, seed=6)
+    assert first != [other.decide("p|x", n) for n in range(1, 200)]
     assert set(first) == {None, "error_5xx", "reset"}
     assert FaultConfig().decide("p|x", 1) is None
     only_two = FaultConfig(error_5xx_rate=1.0, faulty_attempts=2)

@@ -21,12 +21,11 @@ from pipeline.simulator import (
 )
 
 AUTH = {"bk_app_code": "app", "bk_app_secret": "s3cret", "bk_username": "admin"}
-SEED_DETAIL_KEYS = {
-    "step_instance_id", "name", "type", "operator", "status", "step_id", "job_instance_id",
-    "bk_biz_id", "target_ips", "abnormal_agent_ips", "retry_count", "start_time", "end_time",
-    "total_time", "total_ip_num", "abnormal_agent_ip_num", "running_ip_num", "fail_ip_num",
-    "success_ip_num",
-}  # fmt: skip
+SEED_DETAIL_KEYS = set(
+    "step_instance_id name type operator status step_id job_instance_id bk_biz_id target_ips "
+    "abnormal_agent_ips retry_count start_time end_time total_time total_ip_num "
+    "abnormal_agent_ip_num running_ip_num fail_ip_num success_ip_num".split()
+)
 
 
 @pytest.fixture(scope="module")
@@ -285,3 +284,19 @@ def test_any_credentials_are_accepted_without_configured_ones(data: SimData) -> 
         body = step_body(step) | {"bk_app_code": "x", "bk_app_secret": "y", "bk_token": "t"}
         del body["bk_username"]
         assert s.post(server.base_url + STEP_STATUS_PATH, json=body).json()["result"] is True
+
+
+def test_language_header_and_other_methods(
+    data: SimData, sim: Simulator, http: requests.Session
+) -> None:
+    step = find(data, lambda s: s.status == 3 and s.type == 1)
+    r = http.post(
+        sim.base_url + STEP_STATUS_PATH,
+        json=step_body(step),
+        headers={"Blueking-Language": "zh-cn"},
+        timeout=10,
+    )
+    texts = {g["result_type_text"] for g in r.json()["data"]["step_instance_analyse_result"]}
+    assert texts <= {"执行成功", "上次已成功"}
+    r = http.put(sim.base_url + STEP_STATUS_PATH, json=step_body(step), timeout=10)
+    assert (r.status_code, r.json()["code"]) == (200, 1306404)

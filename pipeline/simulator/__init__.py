@@ -8,7 +8,7 @@
         sim.stats.count("get_step_instance_status", "ok")
 
 ``data.step(biz, job, step)`` is the truth an exporter's output can be compared with.
-Endpoints, modes, codes and faults are described in ``docs/simulator.md``.
+Endpoints, modes, error codes and faults: ``pipeline/simulator/README.md``.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from .hosts import build_hosts
 from .layout import Layout
 from .lru import LRU
 from .model import SimJob, SimStep
-from .plans import JobPlan, Overrides, StepPlan, ms_to_dt, plan_job
+from .plans import JobPlan, Overrides, StepPlan, job_sizes, ms_to_dt, plan_job
 from .templates import build_plans
 
 #: the default "now": fixed, so the same seed gives the same times on any day
@@ -179,9 +179,9 @@ class SimData:
             if self._totals is None:
                 steps = hosts = 0
                 for i in range(self.job_count):
-                    for sp in self.plan(i).steps:
-                        steps += 1
-                        hosts += sp.host_count
+                    sizes = job_sizes(self.layout, self.templates, i, self._overrides)
+                    steps += len(sizes)
+                    hosts += sum(sizes)
                 self._totals = (steps, hosts)
             return self._totals
 

@@ -16,6 +16,8 @@ from .catalog import HOSTILE_NAMES, OPERATORS
 from .layout import Layout, mix64
 from .templates import MEDIAN_S, PlanTemplate, draw_host_count, plan_weights
 
+_WEIGHTS = {n: plan_weights(n) for n in range(1, 20)}
+
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 #: what happened to a non-manual step, and how often
@@ -219,22 +221,50 @@ def _walk(
     return job_status, job_start, job_end, out
 
 
+@dataclass(frozen=True, slots=True)
+class _Choice:
+    name: str
+    task_type: int
+    bk_job_id: int
+    owner: str
+    cron: bool
+    specs: list[StepSpec]
+
+
+Plans = tuple[tuple[PlanTemplate, ...], ...]
+
+
+def _choose(rng: random.Random, layout: Layout, plans: Plans, i: int, ov: Overrides) -> _Choice:
+    """Which plan (or quick execution) job ``i`` runs: the first draws of its RNG."""
+    b_idx = layout.business_index(i)
+    pool = layout.business(i).pool_size
+    if rng.random() < 0.22:
+        spec = _quick_spec(rng, layout, i, pool)
+        choice = _Choice(spec.name, spec.type, -1, rng.choice(OPERATORS), False, [spec])
+    else:
+        biz_plans = plans[b_idx]
+        plan = rng.choices(biz_plans, weights=_WEIGHTS[len(biz_plans)])[0]
+        choice = _Choice(plan.name, 0, plan.bk_job_id, plan.owner, plan.cron, _plan_specs(plan))
+    return replace(choice, specs=_apply_overrides(choice.specs, ov, pool))
+
+
+def job_sizes(
+    layout: Layout, plans: tuple[tuple[PlanTemplate, ...], ...], i: int, ov: Overrides
+) -> list[int]:
+    """Host counts of job ``i``'s steps without running its timeline (for totals)."""
+    rng = random.Random(mix64(layout.seed, i, 1))
+    return [s.host_count for s in _choose(rng, layout, plans, i, ov).specs]
+
+
 def plan_job(
     layout: Layout, plans: tuple[tuple[PlanTemplate, ...], ...], i: int, ov: Overrides
 ) -> JobPlan:
     rng = random.Random(mix64(layout.seed, i, 1))
+    choice = _choose(rng, layout, plans, i, ov)
+    name, task_type, specs = choice.name, choice.task_type, choice.specs
+    bk_job_id, owner, cron = choice.bk_job_id, choice.owner, choice.cron
     b_idx = layout.business_index(i)
     biz = layout.business(i)
-    if rng.random() < 0.22:
-        spec = _quick_spec(rng, layout, i, biz.pool_size)
-        name, task_type, specs = spec.name, spec.type, [spec]
-        bk_job_id, owner, cron = -1, rng.choice(OPERATORS), False
-    else:
-        biz_plans = plans[b_idx]
-        plan = rng.choices(biz_plans, weights=plan_weights(len(biz_plans)))[0]
-        name, task_type, specs = plan.name, 0, _plan_specs(plan)
-        bk_job_id, owner, cron = plan.bk_job_id, plan.owner, plan.cron
-    specs = _apply_overrides(specs, ov, biz.pool_size)
     start_way = 3 if cron else rng.choices((1, 2), weights=(70, 30))[0]
     operator = owner if cron else rng.choice(OPERATORS[4:] if start_way == 2 else OPERATORS)
     # a manual confirmation is confirmed by someone else

@@ -82,6 +82,12 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._serve("POST")
 
+    def do_PUT(self) -> None:
+        self._serve("PUT")  # ESB routes GET and POST only: the app answers 1306404
+
+    def do_DELETE(self) -> None:
+        self._serve("DELETE")
+
     def _read_body(self) -> bytes | None:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             return self._read_chunked()
