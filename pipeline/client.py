@@ -35,7 +35,7 @@ CREDENTIAL_CODES: Final = frozenset(
 PERMISSION_CODES: Final = frozenset({9900403, 1238001, 1640301, 1640302, 1640303, 1640304})
 NOT_FOUND_CODES: Final = frozenset({1244006, 1244007, 1243049, 1243051})
 RETRIABLE_CODES: Final = frozenset(
-    {1240001, 1240002, 1306000, 1306201, 1306429, 1642901, 1642902, 1642903, 1642904}
+    {1240001, 1240002, 1306201, 1306429, 1642901, 1642902, 1642903, 1642904}
     | {1650000, 1650001, 1650200, 1650201, 1650300, 1650401}
 )
 
@@ -77,9 +77,22 @@ def _header_float(headers: Mapping[str, str], name: str) -> float | None:
         return None
 
 
+#: ESB 2.14 sends its app/user verification failures as the generic 1306000
+_ESB_CREDENTIAL_WORDS: Final = ("app code", "app secret", "bk_token", "bk_username", "登录")
+
+
+def rejects_credentials(code: int | None, message: str) -> bool:
+    if code in CREDENTIAL_CODES:
+        return True
+    lowered = message.lower()
+    return code in (1306000, 1306406) and any(w in lowered for w in _ESB_CREDENTIAL_WORDS)
+
+
 def _error_for_code(api: str, code: int, message: str, http_status: int) -> ApiError:
     text = f"{api}: code {code}: {message}".rstrip(": ")
-    if code in CREDENTIAL_CODES or code in PERMISSION_CODES:
+    if rejects_credentials(code, message):
+        return AuthError("auth", text, http_status=http_status, api_code=code, credentials=True)
+    if code in PERMISSION_CODES:
         return AuthError("auth", text, http_status=http_status, api_code=code)
     if code in NOT_FOUND_CODES:
         return FatalApiError("not_found", text, http_status=http_status, api_code=code)
@@ -92,7 +105,8 @@ def _error_for_status(api: str, status: int, code: int | None, message: str) -> 
     text = f"{api}: HTTP {status}" + (f" code {code}" if code else "") + f": {message}"
     text = text.rstrip(": ")
     if status in (401, 403):
-        return AuthError("auth", text, http_status=status, api_code=code)
+        rejected = status == 401 or rejects_credentials(code, message)
+        return AuthError("auth", text, http_status=status, api_code=code, credentials=rejected)
     if status == 429 or status >= 500:
         return RetriableApiError("http", text, http_status=status, api_code=code)
     return FatalApiError("http", text, http_status=status, api_code=code)

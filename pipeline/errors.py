@@ -16,7 +16,7 @@ Messages never contain a secret: they name the API path, never a full URL with a
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 ErrorKind = Literal[
     "auth", "not_found", "api_error", "http", "timeout", "connection", "invalid_response"
@@ -75,6 +75,12 @@ class FatalApiError(ApiError):
 
 class AuthError(FatalApiError):
     """The credentials or the app's permissions were rejected."""
+
+    def __init__(self, *args: Any, credentials: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: True when the app or user itself was rejected (no call can succeed),
+        #: False for a missing permission on one business or resource
+        self.credentials = credentials
 
 
 class RetriableApiError(ApiError):

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pyarrow.dataset as ds
 
-from pipeline.client import CREDENTIAL_CODES
 from pipeline.errors import ApiError, AuthError, OutputError, UsageError
 from pipeline.ids import JobRef, Ref, StepRef
 
@@ -60,9 +59,7 @@ class Ledger:
         self.failures.append((ref, err))
         if self.stop_reason is not None:
             return
-        if isinstance(err, AuthError) and (
-            err.api_code in CREDENTIAL_CODES or err.http_status == 401
-        ):
+        if isinstance(err, AuthError) and err.credentials:
             self.stop_reason = err  # rejected credentials: no call can succeed
         elif not self.exported and self.answered >= self.concurrency:
             if all(e.kind in _UNUSABLE_KINDS for _, e in self.failures):

@@ -89,3 +89,27 @@ def test_credentials_header_and_redaction() -> None:
     }
     assert "s3cr3t" not in repr(creds)
     assert redact("echo s3cr3t and tok", creds.secrets()) == "echo *** and ***"
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "credentials"),
+    [
+        (1306000, "Invalid APP Code [bk_app_code=x], please confirm", True),
+        (1306000, "APP Secret verification failed, pelase confirm", True),
+        (1306401, "no current user", True),
+        (1306406, "Parameters error, APP Code [bk_app_code] cannot be empty", True),
+        (9900403, "no permission on business 3", False),
+    ],
+)
+def test_rejected_credentials_are_told_from_missing_permissions(
+    code: int, message: str, credentials: bool
+) -> None:
+    with pytest.raises(AuthError) as info:
+        classify("a", 200, {}, body(result=False, code=code, message=message))
+    assert info.value.credentials is credentials
+
+
+def test_generic_esb_error_is_not_auth_and_not_retried() -> None:
+    with pytest.raises(FatalApiError) as info:
+        classify("a", 200, {}, body(result=False, code=1306000, message="component error"))
+    assert type(info.value) is FatalApiError
