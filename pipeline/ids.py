@@ -152,4 +152,3 @@ def write_id_csv(refs: Iterable[Ref], out: IO[str]) -> None:
     for r in refs:
         step = r.step_instance_id if isinstance(r, StepRef) else ""
         writer.writerow((r.bk_biz_id, r.job_instance_id, step))
-
