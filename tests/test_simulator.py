@@ -300,3 +300,16 @@ def test_language_header_and_other_methods(
     assert texts <= {"执行成功", "上次已成功"}
     r = http.put(sim.base_url + STEP_STATUS_PATH, json=step_body(step), timeout=10)
     assert (r.status_code, r.json()["code"]) == (200, 1306404)
+
+
+def test_a_broken_endpoint_answers_like_esb(
+    data: SimData, caplog: pytest.LogCaptureFixture
+) -> None:
+    def boom(*_: Any) -> bytes:
+        raise RuntimeError("bug")
+
+    with Simulator(data) as server:
+        server.app.routes[STEP_STATUS_PATH] = boom
+        env = requests.post(server.base_url + STEP_STATUS_PATH, json=AUTH, timeout=10).json()
+    assert (env["result"], env["code"]) == (False, 1306000)
+    assert "simulator endpoint" in caplog.text

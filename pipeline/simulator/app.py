@@ -8,6 +8,7 @@ limits -> bad body -> endpoint -> body faults.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -37,6 +38,10 @@ JOBV3_ROUTES: dict[str, Endpoint] = {
     ESB_JOBV3 + "get_job_instance_list/": endpoints_v3.get_job_instance_list,
 }
 NOT_FOUND = ApiFailure(1306404, "Not found, component class not found", origin="esb")
+COMPONENT_ERROR = ApiFailure(
+    1306000, "Component error, please contact the component developer to handle it.", "esb"
+)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +194,9 @@ class App:
             return json_reply(ok_body(data_json, job3)), "ok"
         except ApiFailure as failure:
             return json_reply(error_body(failure, job3)), outcome or f"error:{failure.code}"
+        except Exception:  # a simulator bug: answer as ESB does for a broken component
+            log.exception("simulator endpoint %s failed", req.path)
+            return json_reply(error_body(COMPONENT_ERROR, job3)), "error:1306000"
 
     def _rate_limited(self, auth: Mapping[str, Any], path: str) -> ApiFailure:
         app = auth.get("bk_app_code") or auth.get("app_code") or ""

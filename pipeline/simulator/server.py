@@ -7,13 +7,16 @@ open keep-alive connections are shut down instead of waited for.
 
 from __future__ import annotations
 
+import io
 import socket
 import struct
+import sys
 import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
+from typing import Any
 from urllib.parse import urlsplit
 
 from .app import App, Request
@@ -36,6 +39,12 @@ class _Server(ThreadingHTTPServer):
         self.app = app
         self._conns: set[socket.socket] = set()
         self._conns_lock = threading.Lock()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away (reset, timeout, shutdown) is no server error."""
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handle_error(request, client_address)
 
     def track(self, conn: socket.socket, add: bool) -> None:
         with self._conns_lock:
@@ -144,6 +153,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.rfile.close()
         self.wfile.close()
         self.connection.close()
+        # harmless stand-ins for the base class's final flush and close
+        self.rfile, self.wfile = io.BytesIO(), io.BytesIO()
 
 
 class Simulator:
