@@ -18,6 +18,7 @@ from pipeline.errors import ApiError, BkJobExportError, Interrupted, OutputError
 from pipeline.ids import Ref, parse_ref_option, read_id_file
 
 EXIT_USAGE, EXIT_OUTPUT, EXIT_UNUSABLE, EXIT_INTERRUPTED = 2, 1, 4, 130
+_RATE = click.FloatRange(min=0, max=1)
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -181,12 +182,31 @@ def demo(out: Path, seed: int, jobs: int, fmt: str, job3: bool) -> None:
 @click.option("--ids-out", type=click.Path(path_type=Path), help="Write the ID list here.")
 @click.option("--app-code", help="Accept only this app code.")
 @click.option("--app-secret", help="Accept only this app secret.")
-@click.option("--latency-ms", type=click.FloatRange(min=0), default=0.0)
-def fake_api(**kwargs: Any) -> None:
+@click.option("--latency-ms", type=click.FloatRange(min=0), default=0.0, help="Per request.")
+@click.option("--timeout-rate", type=_RATE, default=0.0, help="Share of calls that hang.")
+@click.option("--5xx-rate", "error_5xx_rate", type=_RATE, default=0.0, help="HTTP 502/503.")
+@click.option(
+    "--rate-limit-rate", "esb_rate_limit_rate", type=_RATE, default=0.0, help="ESB 1306429 answers."
+)
+@click.option("--gateway-429-rate", type=_RATE, default=0.0, help="Gateway 429 answers.")
+@click.option("--truncated-rate", "truncated_json_rate", type=_RATE, default=0.0)
+@click.option("--non-json-rate", type=_RATE, default=0.0)
+@click.option("--reset-rate", type=_RATE, default=0.0, help="Connections closed unanswered.")
+@click.option("--rps-limit", type=click.FloatRange(min=1), help="Server-side rate limit.")
+@click.option("--fault-seed", type=int, default=0, show_default=True)
+def fake_api(host: str, port: int, seed: int, jobs: int, job3: bool, ids_out: Path | None,
+             app_code: str | None, app_secret: str | None, latency_ms: float,
+             rps_limit: float | None, fault_seed: int, **rates: float) -> None:  # fmt: skip
     """Serve the BlueKing JOB API simulator on loopback (first stdout line: its URL)."""
-    from pipeline.simulator import serve_fake_api
+    from pipeline.simulator import FaultConfig, serve_fake_api
 
-    serve_fake_api(**kwargs)
+    try:
+        options: dict[str, Any] = {"latency_ms": latency_ms, "rps_limit": rps_limit, **rates}
+        faults = FaultConfig(seed=fault_seed, **options)
+    except ValueError as exc:
+        raise UsageError(f"fake-api: {exc}") from None
+    serve_fake_api(seed=seed, jobs=jobs, host=host, port=port, app_code=app_code,
+                   app_secret=app_secret, ids_out=ids_out, job3=job3, faults=faults)  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -67,6 +67,7 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
             fh.write("\n")
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; the manifest is for everyone who reads OUT
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
