@@ -27,16 +27,10 @@ BUSINESSES: Final[tuple[Business, ...]] = (
     Business(1001, "数据平台", 50, 12000, 0.10),
 )
 
-OPERATORS: Final[tuple[str, ...]] = (
-    "admin",
-    "zhangsan",
-    "lisi",
-    "wangwu",
-    "ops_bot",
-    "jenkins",
-    "xiaoming.li",
-    "devops-ci",
-)
+#: people run jobs from the web UI and confirm manual steps; bots call the API
+HUMANS: Final[tuple[str, ...]] = ("admin", "zhangsan", "lisi", "wangwu", "xiaoming.li")
+BOTS: Final[tuple[str, ...]] = ("ops_bot", "jenkins", "devops-ci")
+OPERATORS: Final[tuple[str, ...]] = HUMANS + BOTS
 
 #: (name, step type) pools: 1 script, 2 file, 4 SQL, 3 manual confirmation
 STEP_NAMES: Final[dict[int, tuple[str, ...]]] = {

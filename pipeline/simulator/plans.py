@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 
-from .catalog import HOSTILE_NAMES, OPERATORS
+from .catalog import BOTS, HOSTILE_NAMES, HUMANS
 from .layout import Layout, mix64
 from .templates import MEDIAN_S, PlanTemplate, draw_host_count, plan_weights
 
@@ -240,7 +240,7 @@ def _choose(rng: random.Random, layout: Layout, plans: Plans, i: int, ov: Overri
     pool = layout.business(i).pool_size
     if rng.random() < 0.22:
         spec = _quick_spec(rng, layout, i, pool)
-        choice = _Choice(spec.name, spec.type, -1, rng.choice(OPERATORS), False, [spec])
+        choice = _Choice(spec.name, spec.type, -1, rng.choice(HUMANS), False, [spec])
     else:
         biz_plans = plans[b_idx]
         plan = rng.choices(biz_plans, weights=_WEIGHTS[len(biz_plans)])[0]
@@ -266,9 +266,9 @@ def plan_job(
     b_idx = layout.business_index(i)
     biz = layout.business(i)
     start_way = 3 if cron else rng.choices((1, 2), weights=(70, 30))[0]
-    operator = owner if cron else rng.choice(OPERATORS[4:] if start_way == 2 else OPERATORS)
+    operator = owner if cron else rng.choice(BOTS if start_way == 2 else HUMANS)
     # a manual confirmation is confirmed by someone else
-    operators = [rng.choice(OPERATORS[:4]) if s.type == 3 else operator for s in specs]
+    operators = [rng.choice(HUMANS) if s.type == 3 else operator for s in specs]
     status, start, end, steps = _walk(rng, layout, i, specs, operators)
     return JobPlan(
         index=i,

@@ -10,7 +10,7 @@ import math
 import random
 from dataclasses import dataclass, replace
 
-from .catalog import BUSINESSES, CORE_HOSTILE, OPERATORS, PLAN_NAMES, STEP_NAMES, Business
+from .catalog import BUSINESSES, CORE_HOSTILE, HUMANS, PLAN_NAMES, STEP_NAMES, Business
 from .layout import mix64
 
 CRON_PLANS = frozenset({"日常巡检", "数据库备份", "日志清理(每日)", "容量巡检"})
@@ -86,7 +86,7 @@ def _plan(seed: int, b_idx: int, biz: Business, t: int) -> PlanTemplate:
     return PlanTemplate(
         bk_job_id=bk_job_id,
         name=name,
-        owner=rng.choice(OPERATORS[:4]),
+        owner=rng.choice(HUMANS),
         cron=name in CRON_PLANS,
         host_offset=rng.randrange(biz.pool_size),
         host_count=count,
