@@ -194,9 +194,12 @@ def demo(out: Path, seed: int, jobs: int, fmt: str, job3: bool) -> None:
 @click.option("--reset-rate", type=_RATE, default=0.0, help="Connections closed unanswered.")
 @click.option("--rps-limit", type=click.FloatRange(min=1), help="Server-side rate limit.")
 @click.option("--fault-seed", type=int, default=0, show_default=True)
+@click.option("--deny-biz", type=int, multiple=True, help="Answer 9900403 for this business.")
+@click.option("--finish-after-polls", type=click.IntRange(min=0), help="Running steps finish.")
 def fake_api(host: str, port: int, seed: int, jobs: int, job3: bool, ids_out: Path | None,
              app_code: str | None, app_secret: str | None, latency_ms: float,
-             rps_limit: float | None, fault_seed: int, **rates: float) -> None:  # fmt: skip
+             rps_limit: float | None, fault_seed: int, deny_biz: tuple[int, ...],
+             finish_after_polls: int | None, **rates: float) -> None:  # fmt: skip
     """Serve the BlueKing JOB API simulator on loopback (first stdout line: its URL)."""
     from pipeline.simulator import FaultConfig, serve_fake_api
 
@@ -206,7 +209,8 @@ def fake_api(host: str, port: int, seed: int, jobs: int, job3: bool, ids_out: Pa
     except ValueError as exc:
         raise UsageError(f"fake-api: {exc}") from None
     serve_fake_api(seed=seed, jobs=jobs, host=host, port=port, app_code=app_code,
-                   app_secret=app_secret, ids_out=ids_out, job3=job3, faults=faults)  # fmt: skip
+                   app_secret=app_secret, ids_out=ids_out, job3=job3, faults=faults,
+                   deny_biz=deny_biz, finish_after_polls=finish_after_polls)  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:

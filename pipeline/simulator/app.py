@@ -2,7 +2,7 @@
 
 Kept apart from the HTTP plumbing in ``server.py`` so the order of checks reads in one
 place: unknown path -> (attempt count, latency) -> transport faults -> auth -> ESB rate
-limits -> bad body -> endpoint -> body faults.
+limits -> bad body -> IAM permission (``deny_biz``) -> endpoint -> body faults.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from .auth import AUTH_KEYS, Credentials, authenticate, read_authorization
 from .context import Call, Endpoint, EndpointContext
 from .data import SimData
 from .faults import AttemptCounter, FaultConfig, FaultKind, FixedWindowLimiter
-from .params import BAD_REQUEST, ApiFailure, fail
+from .params import BAD_REQUEST, ApiFailure, fail, no_permission, scope_biz
 from .replies import LOGIN_PAGE, Reply, esb_error, gateway_5xx, gateway_429, json_reply
 from .stats import SimStats
 from .wire import error_body, language, ok_body
@@ -91,9 +91,13 @@ class App:
         *,
         jobv3: bool,
         clock: Callable[[], float],
+        deny_biz: frozenset[int] = frozenset(),
+        finish_after_polls: int | None = None,
     ) -> None:
         self.data = data
-        self.ctx = EndpointContext(data)
+        self.ctx = EndpointContext(data, finish_after_polls=finish_after_polls)
+        #: businesses where the user lacks IAM view_history: every call answers 9900403
+        self.deny_biz = deny_biz
         self.creds = creds
         self.faults = faults
         self.stop = stop
@@ -187,6 +191,9 @@ class App:
                 raise self._rate_limited(auth, req.path)
             if unreadable:
                 raise fail(BAD_REQUEST)
+            biz = scope_biz(params) if self.deny_biz else None
+            if biz is not None and biz in self.deny_biz:
+                raise no_permission(biz)
             lang = language(
                 req.headers.get("blueking-language") or req.headers.get("accept-language")
             )

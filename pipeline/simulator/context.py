@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,10 +23,28 @@ class Call:
 
 
 class EndpointContext:
-    def __init__(self, data: SimData, cache_bytes: int = ANSWER_CACHE_BYTES) -> None:
+    def __init__(
+        self,
+        data: SimData,
+        cache_bytes: int = ANSWER_CACHE_BYTES,
+        *,
+        finish_after_polls: int | None = None,
+    ) -> None:
         self.data = data
         self._answers: LRU[Hashable, bytes] = LRU(100_000, cache_bytes, len)
         self._memo: LRU[Hashable, object] = LRU(64)
+        #: unfinished steps read as finished from answer N+1 on (None: the world is static)
+        self.finish_after_polls = finish_after_polls
+        self._polls: Counter[int] = Counter()
+        self._polls_lock = threading.Lock()
+
+    def poll_finishes(self, step_instance_id: int) -> bool:
+        """Count an answer about an unfinished step; True once it has had its N polls."""
+        if self.finish_after_polls is None:
+            return False
+        with self._polls_lock:
+            self._polls[step_instance_id] += 1
+            return self._polls[step_instance_id] > self.finish_after_polls
 
     def cached(self, key: Hashable, make: Callable[[], bytes]) -> bytes:
         """The encoded ``data`` for ``key``; answers are pure functions of the data."""

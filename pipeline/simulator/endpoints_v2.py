@@ -11,8 +11,10 @@ from typing import Any
 
 import orjson
 
+from pipeline.codes import FINISHED_STATUSES
+
 from .context import Call, EndpointContext
-from .model import SimJob, SimStep
+from .model import SimJob, SimStep, finished_copy
 from .params import JOB_NOT_FOUND, STEP_NOT_FOUND, UNSUPPORTED, fail, require_id, require_scope
 from .wire import put_optional, result_text, seconds, v2_time
 
@@ -49,13 +51,16 @@ def get_step_instance_status(ctx: EndpointContext, call: Call) -> bytes:
         raise fail(STEP_NOT_FOUND)
     if plan.steps[order].type == 3:
         raise fail(UNSUPPORTED)  # bk-job: no result view for a manual confirmation
+    done = plan.steps[order].status not in FINISHED_STATUSES and ctx.poll_finishes(step_id)
 
     def make() -> bytes:
         step = ctx.data.job_at(index).steps[order]
+        if done:
+            step = finished_copy(step, ctx.data.now)
         return orjson.dumps(step_status_data(step, ctx.data.job3, call.lang))
 
     # the cache is asked before the job is generated: repeat calls cost no generation
-    return ctx.cached(("v2.step", step_id, call.lang), make)
+    return ctx.cached(("v2.step", step_id, call.lang, done), make)
 
 
 def get_job_instance_status(ctx: EndpointContext, call: Call) -> bytes:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import NamedTuple
 
@@ -136,6 +136,27 @@ class SimStep:
     def abnormal_agent_ips(self) -> list[str]:
         codes = self.hosts.result_type
         return [ip for i, ip in enumerate(self.hosts.ip) if codes[i] in ABNORMAL_AGENT_CODES]
+
+
+def finished_copy(step: SimStep, at: datetime) -> SimStep:
+    """``step`` as it reads once it has finished at ``at`` (``finish_after_polls``): the
+    step succeeded, and its hosts that were still running or waiting succeeded too."""
+    at_ms = int(at.timestamp() * 1000)
+    start = step.start_time or at
+    h = step.hosts
+    open_ = [host_outcome(c) in ("running", "pending") for c in h.result_type]
+    hosts = replace(
+        h,
+        result_type=tuple(9 if o else c for o, c in zip(open_, h.result_type, strict=True)),
+        start_ms=tuple(
+            at_ms if o and s is None else s for o, s in zip(open_, h.start_ms, strict=True)
+        ),
+        end_ms=tuple(at_ms if o else e for o, e in zip(open_, h.end_ms, strict=True)),
+    )
+    total_ms = max(0, at_ms - int(start.timestamp() * 1000))
+    return replace(
+        step, status=3, start_time=start, end_time=at, total_time_ms=total_ms, hosts=hosts
+    )
 
 
 @dataclass(frozen=True, slots=True)

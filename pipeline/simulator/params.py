@@ -15,11 +15,19 @@ Origin = Literal["job", "esb"]
 class ApiFailure(Exception):
     """An answer with ``result: false``; ``origin`` says which layer made it."""
 
-    def __init__(self, code: int, message: str, origin: Origin = "job") -> None:
+    def __init__(
+        self,
+        code: int,
+        message: str,
+        origin: Origin = "job",
+        permission: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
         self.origin: Origin = origin
+        #: the IAM ``permission`` object of a 9900403 answer
+        self.permission = permission
 
 
 def missing_or_invalid(name: str) -> ApiFailure:
@@ -35,6 +43,30 @@ INVALID_PARAMS = (1241002, "Invalid request parameters")
 
 def fail(pair: tuple[int, str]) -> ApiFailure:
     return ApiFailure(pair[0], pair[1])
+
+
+def no_permission(bk_biz_id: int) -> ApiFailure:
+    """bk-job's 9900403: the user lacks IAM ``view_history`` on the business."""
+    biz = str(bk_biz_id)
+    instance = [{"type": "biz", "id": biz, "name": f"biz-{biz}"}]
+    resource = {"system_id": "bk_cmdb", "system_name": "CMDB", "type": "biz",
+                "type_name": "Business", "instances": [instance]}  # fmt: skip
+    permission = {
+        "system_id": "bk_job",
+        "system_name": "Job",
+        "actions": [
+            {"id": "view_history", "name": "View history", "related_resource_types": [resource]}
+        ],
+    }
+    return ApiFailure(9900403, "User has no permission", permission=permission)
+
+
+def scope_biz(params: Mapping[str, Any]) -> int | None:
+    """The business a call is about, or None when its scope is unreadable."""
+    try:
+        return require_scope(params)
+    except ApiFailure:
+        return None
 
 
 def as_long(value: Any) -> int | None:

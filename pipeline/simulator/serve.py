@@ -6,7 +6,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
 from types import FrameType
@@ -34,12 +34,15 @@ def serve_fake_api(
     now: datetime | None = None,
     out: TextIO | None = None,
     stop: threading.Event | None = None,
+    deny_biz: Iterable[int] = (),
+    finish_after_polls: int | None = None,
 ) -> None:
     """Serve until SIGINT/SIGTERM (or until ``stop`` is set, for embedding and tests).
 
     The first line on ``out`` (stdout) is the base URL, flushed at once so a parent process
     can read it; with ``ids_out`` the ``--ids`` CSV of the data is written before that.
-    ``latency_ms`` overrides ``faults.latency_ms`` (a CLI convenience).
+    ``latency_ms`` overrides ``faults.latency_ms`` (a CLI convenience). ``deny_biz`` and
+    ``finish_after_polls`` are passed to :class:`Simulator`.
     """
     out = out or sys.stdout
     faults = faults or FaultConfig()
@@ -49,7 +52,9 @@ def serve_fake_api(
     data = SimData(seed=seed, jobs=jobs, job3=job3, now=now)
     if ids_out is not None:
         data.write_ids_csv(ids_out)
-    with Simulator(data, host, port, app_code, app_secret, faults) as sim:
+    sim = Simulator(data, host, port, app_code, app_secret, faults,
+                    deny_biz=deny_biz, finish_after_polls=finish_after_polls)  # fmt: skip
+    with sim:
         previous = _install_handlers(stop)
         try:
             print(sim.base_url, file=out, flush=True)

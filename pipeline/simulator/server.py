@@ -13,7 +13,7 @@ import struct
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -171,9 +171,16 @@ class Simulator:
         *,
         jobv3: bool | None = None,
         clock: Callable[[], float] = time.monotonic,
+        deny_biz: Iterable[int] = (),
+        finish_after_polls: int | None = None,
     ) -> None:
         """``jobv3``: serve the jobv3 endpoints (default: in Job 3.x mode only; a 2.x
-        platform has none). ``clock``: the rps limiter's clock, for tests."""
+        platform has none). ``clock``: the rps limiter's clock, for tests.
+        ``deny_biz``: businesses answered with 9900403 (no IAM permission).
+        ``finish_after_polls``: an unfinished step reads as finished (Success) from its
+        N+1-th get_step_instance_status answer on (for ``--wait-finished``)."""
+        if finish_after_polls is not None and finish_after_polls < 0:
+            raise ValueError("finish_after_polls must be >= 0")
         self.data = data
         self.faults = faults or FaultConfig()
         self._stop = threading.Event()
@@ -184,6 +191,8 @@ class Simulator:
             self._stop,
             jobv3=data.job3 if jobv3 is None else jobv3,
             clock=clock,
+            deny_biz=frozenset(deny_biz),
+            finish_after_polls=finish_after_polls,
         )
         self._address = (host, port)
         self._httpd: _Server | None = None

@@ -69,6 +69,8 @@ def error_body(failure: ApiFailure, job3: bool) -> bytes:
     }
     if job3 and failure.origin == "job":
         body["job_request_id"] = new_request_id()[:16]
+    if failure.permission is not None:
+        body["permission"] = failure.permission
     return orjson.dumps(body)
 
 
