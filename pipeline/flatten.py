@@ -26,7 +26,7 @@ from pipeline.codes import (
 )
 from pipeline.errors import ApiError
 from pipeline.ids import JobRef, Ref, StepRef
-from pipeline.schema import FETCH_ERRORS, STEP_HOSTS, STEPS, TableSpec
+from pipeline.schema import FETCH_ERRORS, JOB_INFO, STEP_HOSTS, STEPS, TableSpec
 
 _ABNORMAL_AGENT = frozenset({1, 310})
 
@@ -335,6 +335,31 @@ def _add_job(
         _add_step(steps, hosts, ids, detail, None, fetched_at, ctx, source)
         keys.append(ids)
     return keys
+
+
+def job_info(answers: Iterable[Answer], ctx: FlattenContext) -> pa.RecordBatch:
+    """Name, operator and create time of the job answers (JobRef) among ``answers``."""
+    cols = _Columns(JOB_INFO)
+    for answer in answers:
+        data = answer.data if isinstance(answer.data, Mapping) else {}
+        job = data.get("job_instance")
+        if not isinstance(answer.ref, JobRef) or not isinstance(job, Mapping):
+            continue
+        cols.add_row(
+            {
+                "bk_biz_id": answer.ref.bk_biz_id,
+                "job_instance_id": answer.ref.job_instance_id,
+                "name": _text(job.get("name")),
+                "operator": _text(job.get("operator")),
+                "create_time": parse_time(job.get("create_time"), ctx.tz),
+                "fetched_at": answer.fetched_at,
+            }
+        )
+    return cols.batch()
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def error_batch(

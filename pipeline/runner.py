@@ -22,7 +22,7 @@ from pipeline.config import Settings, require_api
 from pipeline.dataset import DatasetWriter
 from pipeline.errors import Interrupted, UsageError
 from pipeline.fetcher import Fetcher, FetchResult
-from pipeline.flatten import Answer, FlattenContext, error_batch, flatten
+from pipeline.flatten import Answer, FlattenContext, error_batch, flatten, job_info
 from pipeline.ids import Ref, dedupe
 from pipeline.ledger import Ledger, failed_refs, step_item_key
 from pipeline.logs import log
@@ -76,6 +76,7 @@ class _Batcher:
         flat = flatten(self.answers, self.ctx)
         self.writer.write("steps", flat.steps)
         self.writer.write("step_hosts", flat.step_hosts)
+        self.writer.write_job_info(job_info(self.answers, self.ctx))
         complete = pc.sum(flat.steps.column("hosts_complete")).as_py() or 0
         self.incomplete_hosts += flat.steps.num_rows - complete
         self.ledger.record_success(flat.step_keys)

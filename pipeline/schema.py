@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from pipeline.codes import OUTCOMES
+
 UTC_TS = pa.timestamp("us", tz="UTC")
 
 
@@ -135,7 +137,96 @@ FETCH_ERRORS = TableSpec(
     ),
 )
 
-TABLES: dict[str, TableSpec] = {t.name: t for t in (STEPS, STEP_HOSTS, FETCH_ERRORS)}
+#: the order that picks a job's ``worst_outcome``: the first outcome any of its steps has
+WORST_FIRST: tuple[str, ...] = (
+    "failed",
+    "stopped",
+    "unknown",
+    "running",
+    "pending",
+    "skipped",
+    "success",
+)
+
+
+def _count(outcome: str) -> pa.Field:
+    return _col(f"steps_{outcome}", pa.int64(), f"Steps with outcome {outcome}.")
+
+
+JOBS = TableSpec(
+    name="jobs",
+    description=(
+        "One row per job instance with at least one row in `steps`, derived from those rows "
+        "when a run commits (so it always agrees with `steps`), plus the job's name, operator "
+        "and create time where a job-level answer (get_job_instance_status, `--job`) gave them."
+    ),
+    key=("job_instance_id",),
+    partition_by=("bk_biz_id", "day"),
+    schema=pa.schema(
+        [
+            _col("bk_biz_id", pa.int64(), "Business ID the job's steps were requested under."),
+            _col("job_instance_id", pa.int64(), "Job instance ID."),
+            _col(
+                "name",
+                pa.string(),
+                "job_instance.name; null when only single steps of the job were ever fetched.",
+            ),
+            _col("operator", pa.string(), "job_instance.operator; null like name."),
+            _col("create_time", UTC_TS, "job_instance.create_time, UTC; null like name."),
+            _col("steps", pa.int64(), "Steps of the job in `steps`."),
+            *(_count(o) for o in OUTCOMES),
+            _col("is_finished", pa.bool_(), "True when every step of the job is finished."),
+            _col("first_start", UTC_TS, "Earliest start_time of its steps; null if none started."),
+            _col("last_end", UTC_TS, "Latest end_time of its steps; null if none ended."),
+            _col(
+                "total_time_s",
+                pa.float64(),
+                "Sum of its steps' total_time_s (the time its steps ran; manual confirmation "
+                "waits included); null when no step has one.",
+            ),
+            _col(
+                "span_s",
+                pa.float64(),
+                "last_end - first_start in seconds (wall time once is_finished); null when "
+                "either is null.",
+            ),
+            _col(
+                "worst_outcome",
+                pa.string(),
+                "The first of " + " > ".join(WORST_FIRST) + " that any of its steps has.",
+            ),
+            _col("fetched_at", UTC_TS, "Newest fetched_at of its steps, UTC."),
+            _col("run_id", pa.string(), "The run that last recomputed this row."),
+            _col(
+                "day",
+                pa.string(),
+                "Partition: start date (YYYY-MM-DD, --api-timezone) of its earliest-starting "
+                "step; when no step started, the earliest `day` of its steps (a fetch date).",
+            ),
+        ]
+    ),
+)
+
+TABLES: dict[str, TableSpec] = {t.name: t for t in (STEPS, STEP_HOSTS, FETCH_ERRORS, JOBS)}
+
+#: not a published table: the job-level facts of get_job_instance_status answers, staged by
+#: a run (and checkpointed) until its commit folds them into ``jobs``
+JOB_INFO = TableSpec(
+    name="job_info",
+    description="Job-level facts of job answers, staged until commit (internal).",
+    key=("job_instance_id",),
+    partition_by=(),
+    schema=pa.schema(
+        [
+            _col("bk_biz_id", pa.int64(), "Business ID as requested."),
+            _col("job_instance_id", pa.int64(), "Job instance ID as requested."),
+            _col("name", pa.string(), "job_instance.name."),
+            _col("operator", pa.string(), "job_instance.operator."),
+            _col("create_time", UTC_TS, "job_instance.create_time, UTC."),
+            _col("fetched_at", UTC_TS, "When the answer was fetched, UTC."),
+        ]
+    ),
+)
 
 
 def render_markdown() -> str:

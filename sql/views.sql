@@ -4,7 +4,7 @@
 -- replace them yourself (or print the filled-in text with
 -- `python -c "import pipeline.report as r; print(r.views_sql('OUT'))"`):
 --
---   ${DATA_DIR}      the dataset root: the folder holding steps/, step_hosts/, fetch_errors/
+--   ${DATA_DIR}      the dataset root: the folder holding steps/, step_hosts/, fetch_errors/, jobs/
 --                    (an absolute path is safest; double any single quote in it)
 --   ${FORMAT}        parquet  or  csv   (the files' extension; also picks the reader)
 --   ${READ_OPTIONS}  extra reader options: empty for Parquet; for CSV exactly
@@ -21,7 +21,7 @@
 -- Layers:
 --   1. *_files      the files as read (DuckDB only: read_parquet / read_csv with Hive
 --                   partitions; partition columns come from the folder names).
---   2. steps, step_hosts, fetch_errors
+--   2. steps, step_hosts, fetch_errors, jobs
 --                   typed views with the columns of pipeline/schema.py. CAST makes CSV and
 --                   Parquet read the same; for CSV, a text cell that the writer guarded against
 --                   formula injection (a leading ' before = + - @, a tab or a carriage return)
@@ -49,6 +49,9 @@ SELECT * FROM read_${FORMAT}('${DATA_DIR}/step_hosts/**/*.${FORMAT}', hive_parti
 
 CREATE OR REPLACE VIEW fetch_errors_files AS
 SELECT * FROM read_${FORMAT}('${DATA_DIR}/fetch_errors/**/*.${FORMAT}', hive_partitioning = true${READ_OPTIONS});
+
+CREATE OR REPLACE VIEW jobs_files AS
+SELECT * FROM read_${FORMAT}('${DATA_DIR}/jobs/**/*.${FORMAT}', hive_partitioning = true${READ_OPTIONS});
 
 -- 2. typed tables ------------------------------------------------------------------------
 
@@ -114,6 +117,35 @@ SELECT
     CAST(fetched_at AS TIMESTAMP WITH TIME ZONE) AS fetched_at,
     CAST(run_id AS VARCHAR) AS run_id
 FROM fetch_errors_files;
+
+-- jobs: one row per job instance, derived from steps at each commit (docs/schema.md).
+CREATE OR REPLACE VIEW jobs AS
+SELECT
+    CAST(bk_biz_id AS BIGINT) AS bk_biz_id,
+    CAST(job_instance_id AS BIGINT) AS job_instance_id,
+    CASE WHEN '${FORMAT}' = 'csv' AND substr(name, 1, 1) = '''' AND substr(name, 2, 1) IN ('=', '+', '-', '@', chr(9), chr(13))
+         THEN substr(name, 2) ELSE CAST(name AS VARCHAR) END AS name,
+    CASE WHEN '${FORMAT}' = 'csv' AND substr(operator, 1, 1) = '''' AND substr(operator, 2, 1) IN ('=', '+', '-', '@', chr(9), chr(13))
+         THEN substr(operator, 2) ELSE CAST(operator AS VARCHAR) END AS operator,
+    CAST(create_time AS TIMESTAMP WITH TIME ZONE) AS create_time,
+    CAST(steps AS BIGINT) AS steps,
+    CAST(steps_success AS BIGINT) AS steps_success,
+    CAST(steps_failed AS BIGINT) AS steps_failed,
+    CAST(steps_running AS BIGINT) AS steps_running,
+    CAST(steps_pending AS BIGINT) AS steps_pending,
+    CAST(steps_skipped AS BIGINT) AS steps_skipped,
+    CAST(steps_stopped AS BIGINT) AS steps_stopped,
+    CAST(steps_unknown AS BIGINT) AS steps_unknown,
+    CAST(is_finished AS BOOLEAN) AS is_finished,
+    CAST(first_start AS TIMESTAMP WITH TIME ZONE) AS first_start,
+    CAST(last_end AS TIMESTAMP WITH TIME ZONE) AS last_end,
+    CAST(total_time_s AS DOUBLE) AS total_time_s,
+    CAST(span_s AS DOUBLE) AS span_s,
+    CAST(worst_outcome AS VARCHAR) AS worst_outcome,
+    CAST(fetched_at AS TIMESTAMP WITH TIME ZONE) AS fetched_at,
+    CAST(run_id AS VARCHAR) AS run_id,
+    CAST(day AS VARCHAR) AS day
+FROM jobs_files;
 
 -- 3. convenience views (portable) --------------------------------------------------------
 

@@ -49,9 +49,11 @@ def test_layout_partitions_and_file_names(tmp_path: Path) -> None:
         steps=[make_batch("steps", range(4), bk_biz_id=[2, 2, 3, 3], day=[DAY, DAY2, DAY, DAY])],
         step_hosts=make_batch("step_hosts", range(6)),
     )
-    assert counts == {"steps": 4, "step_hosts": 6, "fetch_errors": 0}
+    # job 1000 has steps under businesses 2 and 3: its one jobs row takes the smallest
+    assert counts == {"steps": 4, "step_hosts": 6, "fetch_errors": 0, "jobs": 1}
     assert data_files(tmp_path) == [
         "fetch_errors/part-empty.parquet",
+        f"jobs/bk_biz_id=2/day={DAY}/part-r1-000005.parquet",
         f"step_hosts/bk_biz_id=2/day={DAY}/part-r1-000004.parquet",
         f"steps/bk_biz_id=2/day={DAY}/part-r1-000001.parquet",
         f"steps/bk_biz_id=2/day={DAY2}/part-r1-000002.parquet",
@@ -93,7 +95,7 @@ def test_reads_back_with_pyarrow_and_duckdb(tmp_path: Path) -> None:
 
 
 def test_empty_tables_are_readable_datasets(tmp_path: Path) -> None:
-    assert _commit(tmp_path, "r1") == {"steps": 0, "step_hosts": 0, "fetch_errors": 0}
+    assert _commit(tmp_path, "r1") == {"steps": 0, "step_hosts": 0, "fetch_errors": 0, "jobs": 0}
     for table, spec in TABLES.items():
         assert data_files(tmp_path / table) == ["part-empty.parquet"]
         assert read_pa(tmp_path, table).num_rows == 0
@@ -174,7 +176,14 @@ def test_statistics_skip_files_without_replaced_keys(
 
     monkeypatch.setattr(parquetfmt_mod.ParquetFormat, "read_columns", spy)
     _commit(tmp_path, "r3", steps=make_batch("steps", [150], day=DAY2))
-    assert [p.parent.name for p in read] == [f"day={DAY2}"]
+    published = [p for p in read if "_staging" not in p.parts]
+    # steps: the other steps of job 1015, then the replaced key; jobs: its old name, its key
+    assert [(p.parts[-4], p.parent.name) for p in published] == [
+        ("steps", f"day={DAY2}"),
+        ("steps", f"day={DAY2}"),
+        ("jobs", f"day={DAY2}"),
+        ("jobs", f"day={DAY2}"),
+    ]
     assert len(rows(tmp_path, "steps")) == 200
 
 
@@ -209,6 +218,7 @@ def test_staged_files_are_invisible_to_globs_and_readers(tmp_path: Path) -> None
         assert list((tmp_path / "_staging").rglob("*.tmp"))
         assert data_files(tmp_path) == [
             "fetch_errors/part-empty.parquet",
+            f"jobs/bk_biz_id=2/day={DAY}/part-r1-000002.parquet",
             "step_hosts/part-empty.parquet",
             f"steps/bk_biz_id=2/day={DAY}/part-r1-000001.parquet",
         ]
@@ -243,7 +253,7 @@ def test_resume_keeps_checkpointed_rows_and_drops_the_rest(tmp_path: Path) -> No
         w.write("steps", make_batch("steps", [5], run_id="r2"))
         w.checkpoint(["job:5"])
         counts = w.commit({})
-    assert counts == {"steps": 4, "step_hosts": 2, "fetch_errors": 0}
+    assert counts == {"steps": 4, "step_hosts": 2, "fetch_errors": 0, "jobs": 1}
     assert sorted(r["step_instance_id"] for r in rows(tmp_path, "steps")) == [1, 2, 3, 5]
 
 

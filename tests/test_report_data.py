@@ -25,7 +25,8 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from pipeline import codes
-from pipeline.schema import FETCH_ERRORS, STEP_HOSTS, STEPS, TableSpec
+from pipeline.jobs import STEP_COLUMNS, derive_jobs, empty_info
+from pipeline.schema import FETCH_ERRORS, JOBS, STEP_HOSTS, STEPS, TableSpec
 
 SCRIPT_NAME = "<script>alert('x')</script>"
 HOSTILE_NAMES = [
@@ -152,7 +153,13 @@ def synthetic_rows(seed: int = 7, jobs: int = 60) -> dict[str, list[dict[str, An
         }
         for i in range(5)
     ]
-    return {"steps": steps, "step_hosts": hosts, "fetch_errors": errors}
+    return {"steps": steps, "step_hosts": hosts, "fetch_errors": errors, "jobs": job_rows(steps)}
+
+
+def job_rows(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The jobs table the writer derives from these steps (pipeline.jobs)."""
+    table = pa.Table.from_pylist(steps, schema=STEPS.schema).select(list(STEP_COLUMNS))
+    return derive_jobs(table, empty_info(), "run-1").to_pylist()
 
 
 def _csv_cell(value: Any) -> str:
@@ -204,9 +211,9 @@ def make_dataset(
     rows = (
         synthetic_rows(seed, jobs)
         if not empty
-        else {t: [] for t in ("steps", "step_hosts", "fetch_errors")}
+        else {t: [] for t in ("steps", "step_hosts", "fetch_errors", "jobs")}
     )
-    for spec in (STEPS, STEP_HOSTS, FETCH_ERRORS):
+    for spec in (STEPS, STEP_HOSTS, FETCH_ERRORS, JOBS):
         write_table(root, fmt, spec, rows[spec.name])
     manifest = {
         "run_id": "run-1",

@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from pipeline.dataset import journal
 from pipeline.dataset.csvfmt import CsvFormat
+from pipeline.dataset.derive import DeriveInputs, jobs_rows
 from pipeline.dataset.formats import FileFormat
 from pipeline.dataset.fsutil import fsync_dir, os_errors, remove_tree, unlink_quietly
 from pipeline.dataset.keys import Key, distinct_keys
@@ -36,7 +37,7 @@ from pipeline.dataset.staging import (
     save_checkpoint,
 )
 from pipeline.errors import OutputError
-from pipeline.schema import TABLES, TableSpec
+from pipeline.schema import JOB_INFO, JOBS, TABLES, TableSpec
 
 STAGING = "_staging"
 Format = Literal["parquet", "csv"]
@@ -157,6 +158,8 @@ class DatasetWriter:
         """Stage the rows of ``batch`` (all columns of the table, partition columns too)."""
         writers = self._active()
         spec = _spec(table)
+        if spec is JOBS:
+            raise ValueError("the jobs table is derived from steps at commit; write steps")
         batch = conform(batch, spec)
         if batch.num_rows == 0:
             return
@@ -165,6 +168,12 @@ class DatasetWriter:
         self._new_keys[table] |= fresh
         for partition, rows in split(batch, spec):
             writers.write(spec, partition, rows)
+
+    def write_job_info(self, batch: pa.RecordBatch) -> None:
+        """Stage job-level facts of job answers (JOB_INFO columns) for the ``jobs`` table."""
+        batch = conform(batch, JOB_INFO)
+        if batch.num_rows:
+            self._active().write(JOB_INFO, (), batch)
 
     def checkpoint(self, done_items: Iterable[str]) -> None:
         """Make every row staged so far durable, then record ``done_items`` as complete."""
@@ -206,9 +215,14 @@ class DatasetWriter:
         remove_tree(plan.work_dir)  # copies left by a commit that failed before its journal
         with os_errors(plan.work_dir):
             plan.work_dir.mkdir()
+        replaced = {t: self._keys[t] | wanted.get(t, set()) for t in TABLES}
         for name, spec in TABLES.items():
-            staged = [f for f in self._files if f.table == name]
-            plan_table(plan, spec, staged, self._keys[name] | wanted.get(name, set()))
+            if spec is not JOBS:
+                staged = [f for f in self._files if f.table == name]
+                plan_table(plan, spec, staged, replaced[name])
+        # last: it reads the step rows that the plan above keeps
+        jobs, touched = self._derive_jobs(writers, replaced["steps"], wanted)
+        plan_table(plan, JOBS, jobs, touched)
         finish_prepared(plan)
         self.fault_hook("prepared")
         journal.write_journal(self.out, self.run_id, plan.actions)
@@ -216,9 +230,22 @@ class DatasetWriter:
         journal.apply(self.out, plan.actions, self.fault_hook)
         self.fault_hook("applied")
         journal.finish(self.out, self._staging, self.fault_hook)
-        counts = {t: sum(f.rows for f in self._files if f.table == t) for t in TABLES}
+        counts = {t: sum(f.rows for f in [*self._files, *jobs] if f.table == t) for t in TABLES}
         self._after_commit(writers)
         return counts
+
+    def _derive_jobs(
+        self, writers: StagedWriters, steps: set[Key], wanted: Mapping[str, set[Key]]
+    ) -> tuple[list[StagedFile], set[Key]]:
+        """Stage the new ``jobs`` rows of the jobs this commit touches (see derive.py)."""
+        staged_dir = self._staging / "files"
+        inputs = DeriveInputs(self.out, staged_dir, self._fmt, self._files, steps,
+                              wanted.get(JOBS.name, set()))  # fmt: skip
+        rows, touched = jobs_rows(inputs, self.run_id)
+        for batch in rows.to_batches():
+            for partition, part in split(batch, JOBS):
+                writers.write(JOBS, partition, part)
+        return writers.take_finished(), touched
 
     def _after_commit(self, writers: StagedWriters) -> None:
         """Fresh staging, so the same writer may stage and commit again."""
