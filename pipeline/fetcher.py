@@ -45,7 +45,13 @@ class Fetcher:
         limiter: RateLimiter | None = None,
         on_retry: Callable[[ApiError], None] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        sleep: Callable[[float], None] | None = None,
+        stop_on: Callable[[ApiError], bool] | None = None,
     ) -> None:
+        """``sleep``: how backoff and rate-limit waits pass (None: real time, cut short by
+        stop()); tests pass a fake. ``stop_on``: errors after which no request can succeed
+        (rejected credentials): the worker that sees one stops the run at once, so no more
+        than ``concurrency`` requests get that answer."""
         self.client = client
         self.concurrency = concurrency
         self.policy = policy or RetryPolicy()
@@ -53,6 +59,8 @@ class Fetcher:
         self.on_retry = on_retry
         self.clock = clock
         self._stop = threading.Event()
+        self._fake_sleep = sleep
+        self._stop_on = stop_on
 
     def stop(self) -> None:
         """Let in-flight requests finish; send nothing new."""
@@ -67,7 +75,9 @@ class Fetcher:
         return self._stop.wait(seconds)
 
     def _sleep(self, seconds: float) -> None:
-        if self._stop.wait(seconds):
+        if self._fake_sleep is not None and not self._stop.is_set():
+            self._fake_sleep(seconds)
+        elif self._stop.is_set() or self._stop.wait(seconds):
             raise _Cancelled
 
     def _request(self, ref: Ref) -> Any:
@@ -78,18 +88,28 @@ class Fetcher:
         return self.client.step_status(ref.bk_biz_id, ref.job_instance_id, ref.step_instance_id)
 
     def fetch_one(self, ref: Ref) -> FetchResult:
+        last: list[ApiError] = []
+
+        def retrying(err: ApiError) -> None:
+            last[:] = [err]
+            if self.on_retry is not None:
+                self.on_retry(err)
+
         try:
             data, _ = call_with_retries(
                 lambda: self._request(ref),
                 self.policy,
                 self.limiter,
                 sleep=self._sleep,
-                on_retry=self.on_retry,
+                on_retry=retrying,
             )
         except ApiError as err:
+            if self._stop_on is not None and self._stop_on(err):
+                self._stop.set()
             return FetchResult(ref, error=err)
         except _Cancelled:
-            return FetchResult(ref)
+            # stopped while waiting to retry: the last answer is what this ID got
+            return FetchResult(ref, error=last[0] if last else None)
         return FetchResult(ref, answer=Answer(ref, data, self.clock()))
 
     def fetch_all(self, refs: Iterable[Ref]) -> Iterator[FetchResult]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import pyarrow.dataset as ds
@@ -33,6 +34,11 @@ def parse_step_item_key(text: str) -> StepKey | None:
         return None
 
 
+def stops_at_once(err: ApiError) -> bool:
+    """Rejected credentials: no call of this run can succeed."""
+    return isinstance(err, AuthError) and err.credentials
+
+
 @dataclass
 class Ledger:
     concurrency: int
@@ -41,6 +47,15 @@ class Ledger:
     failures: list[tuple[Ref, ApiError]] = field(default_factory=list)
     answered: int = 0
     stop_reason: ApiError | None = None
+    #: businesses that answered "no permission" (IAM is granted per business)
+    denied_biz: set[int] = field(default_factory=set)
+    #: failures that do not say "the API is unusable" (not found, bad answers, ...)
+    other_failures: int = 0
+    unattempted: list[Ref] = field(default_factory=list)
+
+    @cached_property
+    def businesses(self) -> frozenset[int]:
+        return frozenset(r.bk_biz_id for r in self.requested)
 
     def adopt_resumed(self, item_keys: Iterable[str]) -> None:
         """Steps a killed run had already written (its checkpoints)."""
@@ -57,21 +72,38 @@ class Ledger:
         """Record a failure; returns nothing, but may set ``stop_reason``."""
         self.answered += 1
         self.failures.append((ref, err))
+        if isinstance(err, AuthError) and not err.credentials:
+            self.denied_biz.add(ref.bk_biz_id)
+        if err.kind not in _UNUSABLE_KINDS:
+            self.other_failures += 1
         if self.stop_reason is not None:
             return
-        if isinstance(err, AuthError) and err.credentials:
-            self.stop_reason = err  # rejected credentials: no call can succeed
-        elif not self.exported and self.answered >= self.concurrency:
-            if all(e.kind in _UNUSABLE_KINDS for _, e in self.failures):
-                self.stop_reason = err  # the first answers all say the API is unusable
+        if stops_at_once(err):
+            self.stop_reason = err
+        elif not self.exported and self.answered >= self.concurrency and self._unusable():
+            self.stop_reason = err  # the first answers all say the API is unusable
+
+    def _unusable(self) -> bool:
+        if self.other_failures:
+            return False
+        # no permission on some businesses says nothing about the others
+        return not self.denied_biz or self.denied_biz >= self.businesses
 
     def record_unattempted(self, ref: Ref) -> None:
+        """An ID the run stopped before asking for; see :meth:`settle`."""
+        self.unattempted.append(ref)
+
+    def settle(self) -> None:
+        """Turn unattempted IDs into failures. Called once every answer is in: a worker
+        can stop the run before the answer that made it stop reaches the ledger."""
         reason = self.stop_reason
         kind = reason.kind if reason else "connection"
         message = f"not attempted: the run stopped ({reason.message if reason else 'interrupted'})"
-        err = ApiError(kind, message, http_status=None, api_code=None)
-        err.attempts = 0
-        self.failures.append((ref, err))
+        for ref in self.unattempted:
+            err = ApiError(kind, message, http_status=None, api_code=None)
+            err.attempts = 0
+            self.failures.append((ref, err))
+        self.unattempted = []
 
     def exit_code(self) -> int:
         if not self.failures:

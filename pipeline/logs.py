@@ -15,18 +15,22 @@ log = logging.getLogger(LOGGER_NAME)
 _STANDARD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
-class RedactingFilter(logging.Filter):
-    def __init__(self, secrets: Iterable[str]) -> None:
-        super().__init__()
-        self.secrets = [s for s in secrets if s]
+class RedactingFormatter(logging.Formatter):
+    """Masks every known secret in the finished line: message, extra fields and
+    tracebacks alike (a filter on the message alone would miss the last two)."""
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            text = record.getMessage()
-            for secret in self.secrets:
-                text = text.replace(secret, "***")
-            record.msg, record.args = text, None
-        return True
+    def __init__(self, inner: logging.Formatter, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.inner = inner
+        # as written and as JSON escapes it; longest first, so no part of one is left over
+        forms = {f for s in secrets if s for f in (s, json.dumps(s, ensure_ascii=False)[1:-1])}
+        self.secrets = sorted(forms, key=len, reverse=True)
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = self.inner.format(record)
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
 
 
 class JsonFormatter(logging.Formatter):
@@ -46,11 +50,11 @@ def configure(
     """Replace this package's handlers (safe to call once per run, also in tests)."""
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
     handler = logging.StreamHandler(stream)
-    handler.addFilter(RedactingFilter(secrets))
     if fmt == "json":
-        handler.setFormatter(JsonFormatter())
+        inner: logging.Formatter = JsonFormatter()
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        inner = logging.Formatter("%(asctime)s %(levelname)s %(message)s")
+    handler.setFormatter(RedactingFormatter(inner, secrets))
     for old in list(log.handlers):
         log.removeHandler(old)
     log.addHandler(handler)

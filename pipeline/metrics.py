@@ -18,6 +18,7 @@ def render(manifest: Manifest) -> str:
         ("requested", "gauge", "Items asked for in the last run.", manifest.requested),
         ("exported_steps", "gauge", "Steps written by the last run.", manifest.exported),
         ("failed", "gauge", "Rows the last run wrote to fetch_errors.", manifest.failed),
+        ("resumed", "gauge", "Items a resumed run took from its checkpoints.", manifest.resumed),
         ("retries", "gauge", "Retried API calls in the last run.", manifest.retries),
         ("warnings", "gauge", "Warnings of the last run.", len(manifest.warnings)),
         ("exit_code", "gauge", "Exit status of the last run.", manifest.exit_code),
@@ -32,9 +33,8 @@ def render(manifest: Manifest) -> str:
     lines: list[str] = []
     for name, kind, help_text, value in rows:
         lines += [f"# HELP {PREFIX}_{name} {help_text}", f"# TYPE {PREFIX}_{name} {kind}"]
-        lines.append(
-            f"{PREFIX}_{name} {value:g}" if isinstance(value, float) else f"{PREFIX}_{name} {value}"
-        )
+        # repr keeps every digit: ':g' would round a Unix time to the nearest ~1000 s
+        lines.append(f"{PREFIX}_{name} {value!r}")
     metric = f"{PREFIX}_rows_written"
     lines += [f"# HELP {metric} Rows written per table by the last run.", f"# TYPE {metric} gauge"]
     for table, count in sorted(manifest.counts.items()):

@@ -39,8 +39,9 @@ class RateLimiter:
         self._recent: deque[float] = deque()
         self.throttle_events = 0
 
-    def acquire(self) -> None:
-        """Block until this caller may send a request."""
+    def acquire(self, sleep: Callable[[float], None] | None = None) -> None:
+        """Block until this caller may send a request (``sleep``: the caller's own way to
+        wait, e.g. one that a stopping run cuts short)."""
         with self._lock:
             now = self._clock()
             self._recent.append(now)
@@ -51,7 +52,7 @@ class RateLimiter:
                 slot = max(slot, self._next_slot)
                 self._next_slot = slot + 1.0 / self.rate
         if slot > now:
-            self._sleep(slot - now)
+            (sleep or self._sleep)(slot - now)
 
     def throttled(self, pause_s: float | None = None) -> None:
         """The server said "too many requests": halve the rate and pause everyone."""

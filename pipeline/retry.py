@@ -55,19 +55,21 @@ def call_with_retries(
     policy: RetryPolicy,
     limiter: RateLimiter,
     *,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
     on_retry: Callable[[ApiError], None] | None = None,
 ) -> tuple[T, int]:
     """Run ``call`` until it succeeds, fails for good, or retries run out.
 
-    Returns (result, attempts). A raised ApiError carries ``attempts``.
+    ``sleep`` passes the backoff and the limiter's waits (None: real time for the backoff,
+    the limiter's own sleep for its waits). Returns (result, attempts). A raised ApiError
+    carries ``attempts``.
     """
     attempts = 0
 
     def attempt() -> T:
         nonlocal attempts
         attempts += 1
-        limiter.acquire()
+        limiter.acquire(sleep)
         try:
             result = call()
         except ApiError as err:
@@ -87,7 +89,7 @@ def call_with_retries(
         stop=stop_after_attempt(policy.max_retries + 1),
         wait=policy.wait(),
         retry=retry_if_exception_type(RetriableApiError),
-        sleep=sleep,
+        sleep=sleep or time.sleep,
         before_sleep=before_sleep,
         reraise=True,
     )

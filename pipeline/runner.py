@@ -8,7 +8,8 @@ memory does not grow with the run.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,22 +21,36 @@ import requests
 from pipeline.client import ApiClient, Credentials
 from pipeline.config import Settings, require_api
 from pipeline.dataset import DatasetWriter
-from pipeline.errors import Interrupted, UsageError
+from pipeline.errors import ApiError, Interrupted, UsageError
 from pipeline.fetcher import Fetcher, FetchResult
 from pipeline.flatten import Answer, FlattenContext, error_batch, flatten, job_info
 from pipeline.ids import Ref, dedupe
-from pipeline.ledger import Ledger, failed_refs, step_item_key
+from pipeline.ledger import Ledger, failed_refs, step_item_key, stops_at_once
 from pipeline.logs import log
 from pipeline.manifest import Manifest, write_manifest
 from pipeline.metrics import write_metrics
 from pipeline.progress import tracker
 from pipeline.ratelimit import RateLimiter
 from pipeline.retry import RetryPolicy
-from pipeline.waiting import is_unfinished, wait_finished
+from pipeline.waiting import POLL_INITIAL_S, is_unfinished, wait_finished
 
 FLUSH_ANSWERS: Final = 256
 FLUSH_HOSTS: Final = 200_000
 CHECKPOINT_EVERY: Final = 2_000
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Knobs of a run that tests and benchmarks turn; the defaults are a night's."""
+
+    #: None: capped exponential backoff with ``settings.max_retries``
+    retry_policy: RetryPolicy | None = None
+    #: how backoff and rate-limit waits pass (None: real time, cut short by Ctrl-C)
+    sleep: Callable[[float], None] | None = None
+    #: answers between checkpoints (what a killed run can lose)
+    checkpoint_every: int = CHECKPOINT_EVERY
+    #: first pause of --wait-finished (it doubles up to a minute)
+    poll_initial_s: float = POLL_INITIAL_S
 
 
 @dataclass
@@ -56,6 +71,7 @@ class _Batcher:
     writer: DatasetWriter
     ctx: FlattenContext
     ledger: Ledger
+    checkpoint_every: int = CHECKPOINT_EVERY
     answers: list[Answer] = field(default_factory=list)
     hosts: int = 0
     done: list[str] = field(default_factory=list)
@@ -65,9 +81,10 @@ class _Batcher:
     def add(self, answer: Answer) -> None:
         self.answers.append(answer)
         self.hosts += _host_hint(answer.data)
-        if len(self.answers) >= FLUSH_ANSWERS or self.hosts >= FLUSH_HOSTS:
+        full = len(self.answers) >= min(FLUSH_ANSWERS, self.checkpoint_every)
+        if full or self.hosts >= FLUSH_HOSTS:
             self.flush()
-            if self.since_checkpoint >= CHECKPOINT_EVERY:
+            if self.since_checkpoint >= self.checkpoint_every:
                 self.checkpoint()
 
     def flush(self) -> None:
@@ -117,15 +134,23 @@ def _handle(result: FetchResult, batcher: _Batcher, ledger: Ledger, fetcher: Fet
         else:
             batcher.add(result.answer)
     elif result.error is not None:
-        log.warning("%s failed: %s", result.ref, result.error.message,
-                    extra={"event": "fetch_error", "kind": result.error.kind,
-                           "attempts": result.error.attempts})  # fmt: skip
-        ledger.record_failure(result.ref, result.error)
-        if ledger.stop_reason is not None and not fetcher.stopped:
-            log.error("stopping: %s", ledger.stop_reason.message)
-            fetcher.stop()
+        _record_failure(result.ref, result.error, ledger, fetcher)
     else:
         ledger.record_unattempted(result.ref)
+
+
+def _record_failure(ref: Ref, err: ApiError, ledger: Ledger, fetcher: Fetcher) -> None:
+    """Log a failure once; the one that stops the run gives the run's one error line."""
+    stopping = ledger.stop_reason is not None
+    ledger.record_failure(ref, err)
+    extra = {"event": "fetch_error", "kind": err.kind, "attempts": err.attempts}
+    if ledger.stop_reason is None:
+        log.warning("%s failed: %s", ref, err.message, extra=extra)
+    elif not stopping:
+        log.error("stopping: %s", ledger.stop_reason.message, extra={**extra, "event": "stop"})
+        fetcher.stop()
+    else:
+        log.debug("%s failed: %s", ref, err.message, extra=extra)
 
 
 def export(
@@ -135,8 +160,10 @@ def export(
     command: str = "run",
     session: requests.Session | None = None,
     interactive: bool = False,
+    tuning: Tuning | None = None,
 ) -> RunResult:
     """Fetch ``refs`` (plus ``--retry-failed``) into ``settings.out``; see CONTRACT.md."""
+    tuning = tuning or Tuning()
     require_api(settings)
     wanted = list(refs) + (failed_refs(settings.retry_failed) if settings.retry_failed else [])
     wanted = dedupe(wanted)
@@ -148,21 +175,24 @@ def export(
     client = ApiClient(settings.api_url, _credentials(settings), session=session,
                        timeout=settings.timeout, pool_size=settings.concurrency)  # fmt: skip
     ledger = Ledger(concurrency=settings.concurrency, requested=wanted)
-    retries = 0
+    retries, retries_lock = 0, threading.Lock()  # workers count retries at once
 
     def count_retry(_: object) -> None:
         nonlocal retries
-        retries += 1
+        with retries_lock:
+            retries += 1
 
-    fetcher = Fetcher(client, concurrency=settings.concurrency,
-                      policy=RetryPolicy(max_retries=settings.max_retries),
-                      limiter=RateLimiter(settings.rps), on_retry=count_retry)  # fmt: skip
+    policy = tuning.retry_policy or RetryPolicy(max_retries=settings.max_retries)
+    fetcher = Fetcher(client, concurrency=settings.concurrency, policy=policy,
+                      limiter=RateLimiter(settings.rps), on_retry=count_retry,
+                      sleep=tuning.sleep, stop_on=stops_at_once)  # fmt: skip
     with DatasetWriter(settings.out, run_id=run_id, fmt=settings.format, resume=settings.resume,
                        csv_bom=settings.csv_bom, csv_raw=settings.csv_raw) as writer:  # fmt: skip
         resumed = writer.resumed_items() if settings.resume else set()
         ledger.adopt_resumed(resumed)
         todo = [r for r in wanted if r.key not in resumed]
-        batcher = _Batcher(writer, FlattenContext(settings.tz, run_id), ledger)
+        batcher = _Batcher(writer, FlattenContext(settings.tz, run_id), ledger,
+                           tuning.checkpoint_every)  # fmt: skip
         held: dict[Ref, Answer] = {}
         log.info("run %s: %d items to fetch (%d resumed)", run_id, len(todo),
                  len(wanted) - len(todo), extra={"event": "start", "run_id": run_id})  # fmt: skip
@@ -173,7 +203,9 @@ def export(
                     progress.update(done=n, failed=len(ledger.failures), retrying=retries)
             if held:
                 assert settings.wait_finished
-                for answer in wait_finished(fetcher, held, settings.wait_finished):
+                waited = wait_finished(fetcher, held, settings.wait_finished,
+                                       initial_s=tuning.poll_initial_s)  # fmt: skip
+                for answer in waited:
                     batcher.add(answer)
         except KeyboardInterrupt:
             batcher.checkpoint()
@@ -182,6 +214,7 @@ def export(
                 "run again with --resume to fetch the rest"
             ) from None
         batcher.flush()
+        ledger.settle()
         if ledger.failures:
             writer.write("fetch_errors", error_batch(ledger.failures, datetime.now(UTC), run_id))
         counts = writer.commit(ledger.replace_keys())
