@@ -8,8 +8,7 @@ every step row of the jobs the commit touches (old rows that stay plus this run'
 - ``worst_outcome``: the first outcome of :data:`pipeline.schema.WORST_FIRST` any step has;
 - ``total_time_s``: the sum of the steps' ``total_time_s``; ``span_s``: last end - first start;
 - ``day``: the ``day`` of its earliest-starting step (a step's ``day`` is its start date in
-  the API's zone, and dates in one zone grow with time, so that is the smallest ``day`` among
-  the started steps); when no step started, the smallest ``day`` of its steps.
+  the API's zone); when no step started, the smallest ``day`` of its steps (fetch dates).
 """
 
 from __future__ import annotations
@@ -45,23 +44,18 @@ def step_schema() -> pa.Schema:
 
 def _prepared(steps: pa.Table) -> pa.Table:
     """The step rows plus the per-row helpers that the aggregation sums or minimises."""
-    outcome = steps.column("outcome")
-    rank = pc.index_in(outcome, value_set=pa.array(WORST_FIRST))
+    rank = pc.fill_null(pc.index_in(steps.column("outcome"), pa.array(WORST_FIRST)), _UNKNOWN_RANK)
+    outcome = pa.array(WORST_FIRST).take(rank)  # anything else counts as unknown
     cols: dict[str, pa.Array | pa.ChunkedArray] = {
         "job_instance_id": steps.column("job_instance_id"),
         "bk_biz_id": steps.column("bk_biz_id"),
-        "rank": pc.fill_null(rank, _UNKNOWN_RANK),
+        "rank": rank,
         "is_finished": steps.column("is_finished"),
         "start_time": steps.column("start_time"),
         "end_time": steps.column("end_time"),
         "total_time_s": steps.column("total_time_s"),
         "fetched_at": steps.column("fetched_at"),
         "day": steps.column("day"),
-        "started_day": pc.if_else(
-            pc.is_valid(steps.column("start_time")),
-            steps.column("day"),
-            pa.scalar(None, pa.string()),
-        ),
     }
     for o in OUTCOMES:
         cols[f"steps_{o}"] = pc.cast(pc.equal(outcome, o), pa.int64())
@@ -79,7 +73,6 @@ def _aggregate(steps: pa.Table) -> pa.Table:
         ("total_time_s", "sum"),
         ("rank", "min"),
         ("fetched_at", "max"),
-        ("started_day", "min"),
         ("day", "min"),
     ]
     return _prepared(steps).group_by("job_instance_id", use_threads=False).aggregate(aggs)
@@ -88,6 +81,17 @@ def _aggregate(steps: pa.Table) -> pa.Table:
 def _span_s(first: pa.ChunkedArray, last: pa.ChunkedArray) -> pa.ChunkedArray:
     micros = pc.cast(pc.subtract(last, first), pa.int64())
     return pc.divide(pc.cast(micros, pa.float64()), 1e6)
+
+
+def _first_start_day(steps: pa.Table, jobs: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Per job of ``jobs``: the ``day`` of its earliest-starting step; null if none started."""
+    started = steps.filter(pc.is_valid(steps.column("start_time")))
+    order = started.sort_by([("job_instance_id", "ascending"), ("start_time", "ascending"),
+                             ("day", "ascending")]).select(["job_instance_id", "day"])  # fmt: skip
+    ids = order.column("job_instance_id").combine_chunks()
+    first = pa.concat_arrays([pa.array([True]), pc.not_equal(ids[1:], ids[:-1])])[: len(ids)]
+    firsts = order.filter(first)
+    return firsts.column("day").take(pc.index_in(jobs, value_set=firsts.column(0)))
 
 
 def derive_jobs(steps: pa.Table, info: pa.Table, run_id: str) -> pa.Table:
@@ -114,7 +118,7 @@ def derive_jobs(steps: pa.Table, info: pa.Table, run_id: str) -> pa.Table:
         "worst_outcome": pa.array(WORST_FIRST).take(agg.column("rank_min")),
         "fetched_at": agg.column("fetched_at_max"),
         "run_id": pa.array([run_id] * agg.num_rows, pa.string()),
-        "day": pc.coalesce(agg.column("started_day_min"), agg.column("day_min")),
+        "day": pc.coalesce(_first_start_day(steps, jobs), agg.column("day_min")),
     }
     arrays = [pc.cast(cols[f.name], f.type) for f in JOBS.schema]
     return pa.Table.from_arrays(arrays, schema=JOBS.schema)

@@ -31,6 +31,7 @@ from tests.test_dataset_helpers import (
     rows,
     snapshot,
 )
+from tests.test_jobs import assert_jobs_agree
 
 DAY2 = "2026-11-30"
 REPLACE: Replace = {"fetch_errors": {(2, 1000, None)}, "step_hosts": {(3,)}}
@@ -80,6 +81,7 @@ def _assert_settled(out: Path) -> None:
         assert not [p for p in (out / table).rglob("*") if p.suffix == ".tmp"]
         ds.dataset(out / table, partitioning="hive").to_table()
         duck_count(out, table)
+    assert_jobs_agree(out)  # jobs follow steps through every crash and recovery
 
 
 def test_interruption_at_every_phase_rolls_forward_or_leaves_out_unchanged(
