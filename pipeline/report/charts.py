@@ -2,9 +2,12 @@
 
 matplotlib is imported on first use (it costs most of a second). Figures are made with
 ``matplotlib.figure.Figure`` directly, never pyplot, so no global backend or figure state is
-touched. Text stays text (``svg.fonttype = none``), which matplotlib escapes for XML;
-mathtext is off, so a ``$`` in a step name is just a character. The XML prolog, DOCTYPE and
-metadata (which carry URLs) are stripped: the result is a bare ``<svg>`` element.
+touched. Text stays text (``svg.fonttype = none``), which matplotlib escapes for XML, and the
+reader's browser draws it with the first font of :data:`FONT_STACK` that has the glyphs, so
+Chinese step names show on any system with a CJK font. matplotlib measures text with DejaVu
+Sans and, where one is installed, a CJK font of the stack. Mathtext is off, so a ``$`` in a
+step name is just a character. The XML prolog, DOCTYPE and metadata (which carry URLs) are
+stripped: the result is a bare ``<svg>`` element.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ import io
 import re
 import warnings
 from collections.abc import Callable
+from functools import cache
 from typing import TYPE_CHECKING, Any
+from unicodedata import east_asian_width
 
 from markupsafe import Markup, escape
 
@@ -27,13 +32,34 @@ if TYPE_CHECKING:
 SUCCESS, FAILED, OTHER, ACCENT = "#2e7d32", "#c62828", "#9e9e9e", "#1565c0"
 MAX_BARS = 12
 LABEL_CHARS = 40
+#: the fonts the browser may draw chart text with: Latin first, then CJK, then any sans-serif
+LATIN_FONTS = ("DejaVu Sans", "Helvetica", "Arial")
+CJK_FONTS = (
+    "Noto Sans CJK SC",
+    "Source Han Sans SC",
+    "Microsoft YaHei",
+    "PingFang SC",
+    "Hiragino Sans GB",
+    "WenQuanYi Micro Hei",
+)
+FONT_STACK = ", ".join(f"'{f}'" for f in (*LATIN_FONTS, *CJK_FONTS)) + ", sans-serif"
 
 _PROLOG = re.compile(r"\A.*?(?=<svg\b)", re.DOTALL)
 _METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.DOTALL)
+_FONT_FAMILY = re.compile(r"font-family: [^;\"]*")
 
 
-def _draw(title: str, height: float, draw: Callable[[Axes], None]) -> Markup:
-    """Run ``draw`` on the axes of a new figure and return the figure as an inline SVG."""
+@cache
+def _layout_fonts() -> tuple[str, ...]:
+    """DejaVu Sans and the CJK fonts of the stack that matplotlib finds on this machine."""
+    from matplotlib import font_manager
+
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    return ("DejaVu Sans", *(f for f in CJK_FONTS if f in installed))
+
+
+def draw(title: str, height: float, paint: Callable[[Axes], None]) -> Markup:
+    """Run ``paint`` on the axes of a new figure and return the figure as an inline SVG."""
     import matplotlib
     from matplotlib.figure import Figure
 
@@ -43,6 +69,7 @@ def _draw(title: str, height: float, draw: Callable[[Axes], None]) -> Markup:
                 "svg.fonttype": "none",
                 "svg.hashsalt": "bkjob-export",
                 "text.parse_math": False,
+                "font.family": list(_layout_fonts()),
                 "font.size": 8,
                 "axes.spines.top": False,
                 "axes.spines.right": False,
@@ -55,7 +82,7 @@ def _draw(title: str, height: float, draw: Callable[[Axes], None]) -> Markup:
             "ignore", message=r"Glyph \d+ .* missing from", category=UserWarning
         )
         fig = Figure(figsize=(7.2, height), layout="constrained")
-        draw(fig.add_subplot())
+        paint(fig.add_subplot())
         return _to_svg(fig, title)
 
 
@@ -63,12 +90,25 @@ def _to_svg(fig: Figure, title: str) -> Markup:
     buf = io.StringIO()
     fig.savefig(buf, format="svg", metadata={"Date": None})
     svg = _METADATA.sub("", _PROLOG.sub("", buf.getvalue(), count=1), count=1)
+    svg = _FONT_FAMILY.sub(f"font-family: {FONT_STACK}", svg)
     label = escape(title)
     return Markup(svg.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1))
 
 
-def _labels(rows: list[Row], key: str) -> list[str]:
-    return [shorten(None if r[key] is None else str(r[key]), LABEL_CHARS) for r in rows]
+def labels(rows: list[Row], key: str, limit: int = LABEL_CHARS) -> list[str]:
+    """The texts of ``key`` cut to ``limit`` columns (a CJK character takes two)."""
+    return [shorten_wide(None if r[key] is None else str(r[key]), limit) for r in rows]
+
+
+def shorten_wide(text: str | None, limit: int) -> str:
+    """:func:`shorten` by display width: East Asian wide characters count twice."""
+    text = shorten(text, 10**9)
+    width = 0
+    for i, char in enumerate(text):
+        width += 2 if east_asian_width(char) in ("W", "F") else 1
+        if width > limit:
+            return text[: max(i - 1, 0)] + "\u2026"
+    return text
 
 
 def failure_rate_by(rows: list[Row], key: str, what: str) -> Markup | None:
@@ -77,18 +117,18 @@ def failure_rate_by(rows: list[Row], key: str, what: str) -> Markup | None:
     if not shown:
         return None
 
-    def draw(ax: Axes) -> None:
+    def paint(ax: Axes) -> None:
         ys = list(range(len(shown)))[::-1]
         rates = [r["step_failure_rate"] * 100 for r in shown]
         ax.barh(ys, rates, color=FAILED)
-        ax.set_yticks(ys, _labels(shown, key))
+        ax.set_yticks(ys, labels(shown, key))
         for y, rate, r in zip(ys, rates, shown, strict=True):
             base = r["steps_success"] + r["steps_failed"]
             ax.annotate(f" {r['steps_failed']}/{base}", (rate, y), va="center", fontsize=7)
         ax.set_xlabel("step failure rate (%)")
         ax.set_xlim(0, min(max(max(rates) * 1.2, 1), 115))
 
-    return _draw(f"Step failure rate by {what}", 0.9 + 0.28 * len(shown), draw)
+    return draw(f"Step failure rate by {what}", 0.9 + 0.28 * len(shown), paint)
 
 
 def duration_histogram(rows: list[Row]) -> Markup | None:
@@ -96,7 +136,7 @@ def duration_histogram(rows: list[Row]) -> Markup | None:
     if not rows:
         return None
 
-    def draw(ax: Axes) -> None:
+    def paint(ax: Axes) -> None:
         xs = list(range(len(rows)))
         bottom = [0] * len(rows)
         for column, color, label in (
@@ -111,7 +151,7 @@ def duration_histogram(rows: list[Row]) -> Markup | None:
         ax.set_ylabel("steps")
         ax.legend(frameon=False)
 
-    return _draw("Steps per duration band", 2.6, draw)
+    return draw("Steps per duration band", 2.6, paint)
 
 
 def duration_percentiles(rows: list[Row]) -> Markup | None:
@@ -120,7 +160,7 @@ def duration_percentiles(rows: list[Row]) -> Markup | None:
     if not shown:
         return None
 
-    def draw(ax: Axes) -> None:
+    def paint(ax: Axes) -> None:
         ys = list(range(len(shown)))[::-1]
         floor = 0.01
         ax.hlines(
@@ -138,10 +178,10 @@ def duration_percentiles(rows: list[Row]) -> Markup | None:
             xs = [max(r[column], floor) for r in shown]
             ax.plot(xs, ys, marker, label=label, color=ACCENT if label != "max" else FAILED)
         _log_seconds_axis(ax)
-        ax.set_yticks(ys, _labels(shown, "name"))
+        ax.set_yticks(ys, labels(shown, "name"))
         ax.legend(frameon=False, ncols=4, loc="lower left", bbox_to_anchor=(0.0, 1.0))
 
-    return _draw("Duration percentiles by step name", 0.9 + 0.28 * len(shown), draw)
+    return draw("Duration percentiles by step name", 0.9 + 0.28 * len(shown), paint)
 
 
 def _log_seconds_axis(ax: Axes) -> None:
@@ -160,7 +200,7 @@ def rates_by_day(rows: list[Row]) -> Markup | None:
     if len(days) < 2:
         return None
 
-    def draw(ax: Axes) -> None:
+    def paint(ax: Axes) -> None:
         xs = list(range(len(days)))
         for column, color, label in (
             ("step_failure_rate", FAILED, "steps"),
@@ -176,7 +216,7 @@ def rates_by_day(rows: list[Row]) -> Markup | None:
         ax.set_ylim(bottom=0)
         ax.legend(frameon=False)
 
-    return _draw("Failure rate per day", 2.6, draw)
+    return draw("Failure rate per day", 2.6, paint)
 
 
 def failure_causes(rows: list[Row]) -> Markup | None:
@@ -184,10 +224,14 @@ def failure_causes(rows: list[Row]) -> Markup | None:
     if not rows:
         return None
 
-    def draw(ax: Axes) -> None:
+    def paint(ax: Axes) -> None:
         ys = list(range(len(rows)))[::-1]
-        ax.barh(ys, [int(r["host_rows"]) for r in rows], color=FAILED)
-        ax.set_yticks(ys, [str(r["cause"]).replace("_", " ") for r in rows])
+        counts = [int(r["host_rows"]) for r in rows]
+        ax.barh(ys, counts, color=FAILED)
+        ax.set_yticks(ys, [str(r["cause_label"]) for r in rows])
+        for y, n, r in zip(ys, counts, rows, strict=True):
+            ax.annotate(f" {n:,} ({r['share'] * 100:.0f}%)", (n, y), va="center", fontsize=7)
+        ax.set_xlim(0, max(counts) * 1.25)
         ax.set_xlabel("failed host results")
 
-    return _draw("Host failures by cause", 0.9 + 0.28 * len(rows), draw)
+    return draw("Host failures by cause", 0.9 + 0.28 * len(rows), paint)

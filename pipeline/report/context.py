@@ -44,6 +44,38 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
     ),
 )
 
+#: definitions of the nightly report only
+NIGHTLY_DEFINITIONS: tuple[tuple[str, str], ...] = (
+    (
+        "Day, night",
+        "the day partition: a step's start date in the API time zone (its fetch date when it "
+        "has not started). The latest day is compared with the previous day that has data.",
+    ),
+    (
+        "Nights in a row",
+        "the days, ending at the latest day of the dataset, on each of which the host had a "
+        "failed result; a day on which it did not fail (or was not a target) ends the run, a "
+        "day with no step at all in the dataset does not.",
+    ),
+    (
+        "Failure causes",
+        "failed host results grouped by result code: agent down (1, 12, 18, 310), timeout "
+        "(13, 16, 17, 102, 303), script non-zero exit (15, 101, 104), file transfer (202, 203, "
+        "301, 320, 321, 329), account/permission (311, 312), other (any other failed code).",
+    ),
+)
+
+#: (name, label, kind) of the figures two periods are compared on
+COMPARED: tuple[tuple[str, str, Literal["count", "rate"]], ...] = (
+    ("jobs", "Jobs", "count"),
+    ("steps", "Steps", "count"),
+    ("hosts", "Hosts", "count"),
+    ("steps_failed", "Failed steps", "count"),
+    ("hosts_failed", "Failed host results", "count"),
+    ("step_failure_rate", "Step failure rate", "rate"),
+    ("host_failure_rate", "Host failure rate", "rate"),
+)
+
 
 @dataclass(frozen=True)
 class Metric:
@@ -112,6 +144,48 @@ class Chart:
 
 
 @dataclass(frozen=True)
+class Change:
+    """One figure in two periods: ``before`` and ``after`` (the later one)."""
+
+    name: str
+    label: str
+    kind: Literal["count", "rate"]
+    before: int | float | None
+    after: int | float | None
+
+    @property
+    def delta(self) -> int | float | None:
+        if self.before is None or self.after is None:
+            return None
+        return self.after - self.before
+
+    @property
+    def worse(self) -> bool:
+        """True for a failure figure that went up."""
+        failures = self.kind == "rate" or self.name.endswith("_failed")
+        return failures and (self.delta or 0) > 0
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two periods side by side (the nightly's latest day, the incident's window)."""
+
+    before_label: str
+    after_label: str
+    changes: list[Change]
+    #: what the two periods are, in a sentence
+    note: str = ""
+
+
+def comparison(
+    before: Row, after: Row, before_label: str, after_label: str, note: str = ""
+) -> Comparison:
+    """The :data:`COMPARED` figures of two rows (of rates_by_day.sql or compare.sql)."""
+    changes = [Change(n, label, kind, before[n], after[n]) for n, label, kind in COMPARED]
+    return Comparison(before_label, after_label, changes, note)
+
+
+@dataclass(frozen=True)
 class ReportContext:
     """Everything ``report.html`` shows."""
 
@@ -136,9 +210,13 @@ class ReportContext:
     by_day: list[Row]
     fetch_errors: list[Row]
     run: RunInfo
+    #: the latest day against the previous day with data; None with fewer than two days
+    comparison: Comparison | None = None
     charts: dict[str, Chart] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    definitions: tuple[tuple[str, str], ...] = DEFINITIONS
+    definitions: tuple[tuple[str, str], ...] = DEFINITIONS + NIGHTLY_DEFINITIONS
+    #: the zone times are shown in; None: UTC
+    tz: str | None = None
 
 
 def headline_metrics(h: Row) -> list[Metric]:

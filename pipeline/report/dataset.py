@@ -31,12 +31,14 @@ READ_OPTIONS: dict[Format, str] = {
     ),
 }
 
-#: views that many metric queries read: computed once per connection into a temp table.
-#: CSV datasets also cache the typed tables, so the CSV files are parsed only once.
-CACHED: dict[Format, tuple[str, ...]] = {
-    "parquet": ("step_results",),
-    "csv": ("steps", "step_hosts", "fetch_errors", "step_results"),
+#: views computed once per connection into a temp table. CSV datasets cache the typed tables
+#: (so the CSV files are parsed once) before an incident window narrows them; the view that
+#: many metric queries read is cached after.
+CACHED_TABLES: dict[Format, tuple[str, ...]] = {
+    "parquet": (),
+    "csv": ("steps", "step_hosts", "fetch_errors"),
 }
+CACHED_VIEWS: tuple[str, ...] = ("step_results",)
 
 _SOURCE_VIEW = re.compile(r"CREATE OR REPLACE VIEW (\w+)_files AS", re.IGNORECASE)
 
@@ -102,12 +104,14 @@ def _only_comments(chunk: str) -> bool:
     return all(not ln.strip() or ln.strip().startswith("--") for ln in chunk.splitlines())
 
 
-def connect(dataset: Dataset) -> duckdb.DuckDBPyConnection:
+def connect(dataset: Dataset, window: str | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the views of ``sql/views.sql`` over ``dataset``.
 
-    A table with no files gets an empty relation with its schema instead of a file reader.
-    The views in :data:`CACHED` are computed once (the report runs many queries over them).
-    Raises :class:`OutputError` when DuckDB cannot read the files.
+    ``window`` is a filled-in ``sql/window.sql`` (see :mod:`pipeline.report.window`): run
+    after the views, it narrows them to an incident window. A table with no files gets an
+    empty relation with its schema instead of a file reader. The views in
+    :data:`CACHED_TABLES` and :data:`CACHED_VIEWS` are computed once (the report runs many
+    queries over them). Raises :class:`OutputError` when DuckDB cannot read the files.
     """
     con = duckdb.connect(":memory:")
     try:
@@ -121,7 +125,11 @@ def connect(dataset: Dataset) -> duckdb.DuckDBPyConnection:
                 )
                 continue
             con.execute(statement)
-        for view in CACHED[dataset.format]:
+        for view in CACHED_TABLES[dataset.format]:
+            _cache(con, view)
+        for statement in _statements(window or ""):
+            con.execute(statement)
+        for view in CACHED_VIEWS:
             _cache(con, view)
     except duckdb.Error as exc:
         con.close()

@@ -6,6 +6,7 @@ import math
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 NA = "n/a"
 
@@ -56,13 +57,27 @@ def secs(value: float | None) -> str:
     return f"{minutes} min {seconds:02d} s"
 
 
-def when(value: datetime | None) -> str:
-    """A timestamp in UTC, to the second: ``2026-11-29 01:02:03Z``; ``n/a`` for none."""
+def when(value: datetime | None, tz: str | None = None) -> str:
+    """A timestamp to the second: in UTC ``2026-11-29 01:02:03Z``, or in the zone ``tz``
+    with its offset ``2026-11-29 09:02:03 +08:00``; ``n/a`` for none."""
     if value is None:
         return NA
+    if tz is not None:
+        local = value.astimezone(ZoneInfo(tz))
+        offset = local.strftime("%z")
+        return f"{local:%Y-%m-%d %H:%M:%S} {offset[:3]}:{offset[3:]}"
     if value.tzinfo is not None:
         value = value.astimezone(UTC)
     return value.strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def change(value: float | None, kind: str) -> str:
+    """A difference: ``+3`` / ``-1,204`` for counts, ``+1.2 pp`` for rates; ``n/a`` for none."""
+    if value is None:
+        return NA
+    if kind == "rate":
+        return f"{value * 100:+.1f} pp"
+    return f"{int(value):+,}" if value else "0"
 
 
 def shorten(text: str | None, limit: int = 60) -> str:
@@ -79,5 +94,6 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "num": num,
     "secs": secs,
     "when": when,
+    "change": change,
     "shorten": shorten,
 }

@@ -1,34 +1,31 @@
-"""``render_report``: dataset -> DuckDB views -> metric queries -> context -> HTML file."""
+"""``render_report``: dataset -> DuckDB views -> metric queries -> context -> HTML file.
+
+Without ``since`` it renders the nightly report of the whole dataset (``report.html``); with
+``since`` the incident view of one window (``incident.html``).
+"""
 
 from __future__ import annotations
 
 import os
 from contextlib import suppress
 from dataclasses import fields
-from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from pipeline.errors import OutputError
-from pipeline.report import charts
-from pipeline.report.context import (
-    Chart,
-    ReportContext,
-    breakdowns,
-    capped,
-    failed_steps,
-    headline_metrics,
-)
-from pipeline.report.dataset import Dataset, connect, locate
-from pipeline.report.formatting import FILTERS, when
-from pipeline.report.manifest import read_manifest
-from pipeline.report.metrics import Row, run_metrics
+from pipeline.report.dataset import locate
+from pipeline.report.formatting import FILTERS
+from pipeline.report.incident import incident_context
+from pipeline.report.nightly import DEFAULT_TITLE, nightly_context
+from pipeline.report.window import Ids, When, Window, make_window
 from pipeline.resources import templates_dir
 
-DEFAULT_TITLE = "bk-job results"
 REPORT_NAME = "report.html"
+
+__all__ = ["DEFAULT_TITLE", "REPORT_NAME", "environment", "render_page", "render_report"]
 
 
 @cache
@@ -46,96 +43,53 @@ def environment(folder: Path) -> Environment:
 
 
 def render_report(
-    data_dir: str | Path, html: str | Path | None = None, *, title: str | None = None
+    data_dir: str | Path,
+    html: str | Path | None = None,
+    *,
+    title: str | None = None,
+    since: When | None = None,
+    until: When | None = None,
+    biz: Ids | None = None,
+    job: Ids | None = None,
+    api_timezone: str | None = None,
 ) -> Path:
     """Render the HTML report of the dataset in ``data_dir``; return the file written.
 
-    The file is ``data_dir/report.html`` unless ``html`` names another; it is written under a
-    temporary name and renamed into place. Raises :class:`~pipeline.errors.UsageError` when
-    ``data_dir`` is missing or holds no dataset, :class:`~pipeline.errors.OutputError` when
-    the files cannot be read or the report cannot be written. An empty dataset gives a
-    "no data" page.
+    Without ``since``: the nightly report of the whole dataset, written to
+    ``data_dir/report.html`` unless ``html`` names another file. With ``since``: the incident
+    view of the window [since, until) (``until`` defaults to now), optionally only for the
+    businesses ``biz`` and job instances ``job`` (an ID, a list, or ``"2,3"``), written to
+    ``html`` or ``data_dir/incident-<since>-<until>.html``. Times are ISO-8601 (without an
+    offset: in ``api_timezone``, default Asia/Shanghai) or a span before now (``6h``); the
+    incident page shows times in ``api_timezone``.
+
+    The file is written under a temporary name and renamed into place. Raises
+    :class:`~pipeline.errors.UsageError` for bad options or when ``data_dir`` is missing or
+    holds no dataset, :class:`~pipeline.errors.OutputError` when the files cannot be read or
+    the report cannot be written. An empty dataset or window gives a "no data" page.
     """
+    window = make_window(since, until, biz=biz, job=job, api_timezone=api_timezone)
     dataset = locate(data_dir)
-    target = Path(html) if html is not None else dataset.root / REPORT_NAME
-    con = connect(dataset)
-    try:
-        results = run_metrics(con, dataset)
-    finally:
-        con.close()
-    context = build_context(dataset, results, title=title)
-    write_atomic(target, render_html(context))
+    if window is None:
+        target = Path(html) if html is not None else dataset.root / REPORT_NAME
+        page = render_page("report.html", nightly_context(dataset, title))
+    else:
+        target = Path(html) if html is not None else dataset.root / incident_name(window)
+        page = render_page("incident.html", incident_context(dataset, window, title))
+    write_atomic(target, page)
     return target
 
 
-def render_html(context: ReportContext) -> str:
-    """``report.html`` rendered with ``context``."""
-    template = environment(templates_dir()).get_template("report.html")
-    return template.render({f.name: getattr(context, f.name) for f in fields(context)})
+def incident_name(window: Window) -> str:
+    """``incident-20261129T0900-20261129T1130.html``: the window in the API time zone."""
+    since, until = window.local(window.since), window.local(window.until)
+    return f"incident-{since:%Y%m%dT%H%M}-{until:%Y%m%dT%H%M}.html"
 
 
-def build_context(
-    dataset: Dataset, results: dict[str, list[Row]], *, title: str | None = None
-) -> ReportContext:
-    """The report's context from the metric query rows (see ``sql/metrics``)."""
-    head = results["headline"][0]
-    has_data = bool(head["steps"] or head["host_rows"])
-    steps = failed_steps(results["failed_steps"])
-    return ReportContext(
-        title=title or default_title(head),
-        generated_at=datetime.now(UTC),
-        source=f"{dataset.root.name or dataset.root} ({dataset.format})",
-        has_data=has_data,
-        headline=headline_metrics(head),
-        totals=head,
-        outcome_counts=results["outcome_counts"],
-        breakdowns=breakdowns(results),
-        durations=capped(results["duration_by_step_name"], "total_groups"),
-        histogram=results["duration_histogram"],
-        slowest=capped(results["slowest_steps"], "total_steps"),
-        failing_hosts=capped(results["failing_hosts"], "total_hosts"),
-        failed_steps=steps,
-        failed_steps_total=int(steps[0].step["total_failed_steps"]) if steps else 0,
-        causes=results["host_failure_causes"],
-        by_day=results["rates_by_day"],
-        fetch_errors=results["fetch_errors_by_kind"],
-        run=read_manifest(dataset.root),
-        charts=make_charts(results) if has_data else {},
-        notes=list(dataset.notes),
-    )
-
-
-def default_title(head: Row) -> str:
-    """``bk-job results`` and the span of step times when there is one."""
-    first, last = head["first_start"], head["last_end"]
-    if first is None:
-        return DEFAULT_TITLE
-    return f"{DEFAULT_TITLE}, {when(first)[:10]} to {when(last or first)[:10]}"
-
-
-def make_charts(results: dict[str, list[Row]]) -> dict[str, Chart]:
-    """The charts that have data, by id."""
-    made = {
-        "failure_by_step_name": (
-            "Step failure rate by step name",
-            charts.failure_rate_by(results["failure_by_step_name"], "name", "step name"),
-        ),
-        "failure_by_business": (
-            "Step failure rate by business",
-            charts.failure_rate_by(results["failure_by_business"], "bk_biz_id", "business"),
-        ),
-        "rates_by_day": ("Failure rate per day", charts.rates_by_day(results["rates_by_day"])),
-        "causes": ("Host failures by cause", charts.failure_causes(results["host_failure_causes"])),
-        "duration_histogram": (
-            "Steps per duration band",
-            charts.duration_histogram(results["duration_histogram"]),
-        ),
-        "duration_percentiles": (
-            "Duration percentiles by step name",
-            charts.duration_percentiles(results["duration_by_step_name"]),
-        ),
-    }
-    return {k: Chart(id=k, title=t, svg=svg) for k, (t, svg) in made.items() if svg is not None}
+def render_page(template: str, context: Any) -> str:
+    """``template`` rendered with the fields of the dataclass ``context``."""
+    page = environment(templates_dir()).get_template(template)
+    return page.render({f.name: getattr(context, f.name) for f in fields(context)})
 
 
 def write_atomic(target: Path, text: str) -> None:
