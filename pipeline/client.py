@@ -27,12 +27,14 @@ from pipeline.errors import (
 ESB_V2_PREFIX: Final = "/api/c/compapi/v2/job/"
 USER_AGENT: Final = "bkjob-export"
 
-#: codes that mean the credentials (app or user) were rejected: no call can succeed
+#: codes that mean the credentials (app or user) were rejected, or the gateway refuses the
+#: app, its IP, user or tenant outright (16403xx): no call can succeed
 CREDENTIAL_CODES: Final = frozenset(
     {1306401, 1306402, 1306403, 1247001, 1640100, 1640101, 1640102, 1640004}
+    | {1640301, 1640302, 1640303, 1640304}
 )
-#: codes that mean no permission on this business / resource
-PERMISSION_CODES: Final = frozenset({9900403, 1238001, 1640301, 1640302, 1640303, 1640304})
+#: codes that mean no permission on this business / resource (IAM grants per business)
+PERMISSION_CODES: Final = frozenset({9900403, 1238001})
 NOT_FOUND_CODES: Final = frozenset({1244006, 1244007, 1243049, 1243051})
 RETRIABLE_CODES: Final = frozenset(
     {1240001, 1240002, 1306201, 1306429, 1642901, 1642902, 1642903, 1642904}

@@ -7,6 +7,7 @@ memory does not grow with the run.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
 from collections.abc import Callable, Sequence
@@ -142,9 +143,15 @@ def _handle(result: FetchResult, batcher: _Batcher, ledger: Ledger, fetcher: Fet
 def _record_failure(ref: Ref, err: ApiError, ledger: Ledger, fetcher: Fetcher) -> None:
     """Log a failure once; the one that stops the run gives the run's one error line."""
     stopping = ledger.stop_reason is not None
+    denied_before = ref.bk_biz_id in ledger.denied_biz
     ledger.record_failure(ref, err)
     extra = {"event": "fetch_error", "kind": err.kind, "attempts": err.attempts}
-    if ledger.stop_reason is None:
+    if ledger.stop_reason is None and ref.bk_biz_id in ledger.denied_biz:
+        # one line per business, not one per ID: IAM grants per business
+        level = logging.DEBUG if denied_before else logging.WARNING
+        log.log(level, "no permission on business %d (%s): its IDs go to fetch_errors",
+                ref.bk_biz_id, err.message, extra=extra)  # fmt: skip
+    elif ledger.stop_reason is None:
         log.warning("%s failed: %s", ref, err.message, extra=extra)
     elif not stopping:
         log.error("stopping: %s", ledger.stop_reason.message, extra={**extra, "event": "stop"})
