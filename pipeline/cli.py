@@ -213,6 +213,19 @@ def fake_api(host: str, port: int, seed: int, jobs: int, job3: bool, ids_out: Pa
                    deny_biz=deny_biz, finish_after_polls=finish_after_polls)  # fmt: skip
 
 
+@cli.command()
+@click.argument("data_dir", metavar="OUT", type=click.Path(path_type=Path))
+@click.argument("file", required=False, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True, help="How results are printed.")  # fmt: skip
+@click.option("--views", "print_views", is_flag=True, help="Print the views' SQL (duckdb -init).")
+def sql(data_dir: Path, file: Path | None, fmt: Any, print_views: bool) -> None:
+    """Open OUT's views in DuckDB: run FILE (print its last result) or statements from stdin."""
+    from pipeline.sqlshell import shell
+
+    shell(data_dir, file, fmt=fmt, print_views=print_views, stdin=sys.stdin, out=sys.stdout)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: one clear line and the contract's exit code for every failure."""
     try:

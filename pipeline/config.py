@@ -14,6 +14,7 @@ from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pipeline.errors import UsageError
+from pipeline.shard import Shard, parse_shard
 
 DEFAULT_CONCURRENCY: Final = 8
 DEFAULT_TIMEOUT_S: Final = 30.0  # ESB's own upstream timeout is 30 s
@@ -79,6 +80,8 @@ class Settings:
     log_format: Literal["text", "json"] = "text"
     html: Path | None = None
     ids: str | None = None
+    #: --shard K/N: fetch only this share of the requested jobs (pipeline/shard.py)
+    shard: Shard | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -117,6 +120,8 @@ def _coerce(key: str, value: Any, where: str) -> Any:
         raise UsageError(f"{where}: {key} must be one of {', '.join(_CHOICES[key])}")
     if key in _PATH_KEYS:
         return Path(value)
+    if key == "shard":
+        return parse_shard(value, where)
     if key in SECRET_KEYS:
         return Secret(value)
     if key == "api_timezone":

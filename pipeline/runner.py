@@ -33,6 +33,7 @@ from pipeline.metrics import write_metrics
 from pipeline.progress import tracker
 from pipeline.ratelimit import RateLimiter
 from pipeline.retry import RetryPolicy
+from pipeline.shard import select as shard_select
 from pipeline.waiting import POLL_INITIAL_S, is_unfinished, wait_finished
 
 FLUSH_ANSWERS: Final = 256
@@ -176,6 +177,7 @@ def export(
     wanted = dedupe(wanted)
     if not wanted:
         raise UsageError("nothing to fetch: give --ids FILE, --step, --job or --retry-failed OUT")
+    wanted = shard_select(wanted, settings.shard)  # --shard K/N: this host's share (may be none)
     started = datetime.now(UTC)
     run_id = new_run_id(started)
     assert settings.api_url

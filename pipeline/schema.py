@@ -241,7 +241,8 @@ SQL_TYPES: dict[pa.DataType, str] = {
 
 
 def describe(field: pa.Field) -> str:
-    return (field.metadata or {}).get(b"description", b"").decode()
+    meta: dict[bytes, bytes] = field.metadata or {}
+    return meta.get(b"description", b"").decode()
 
 
 def _partitions(spec: TableSpec) -> str:
