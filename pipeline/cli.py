@@ -38,7 +38,7 @@ def _given(ctx: click.Context, names: list[str]) -> dict[str, Any]:
 _SETTING_OPTIONS = [
     "api_url", "out", "format", "concurrency", "rps", "timeout", "max_retries", "api_timezone",
     "resume", "retry_failed", "wait_finished", "metrics_file", "csv_bom", "csv_raw",
-    "quiet", "verbose", "log_format", "html", "ids",
+    "quiet", "verbose", "log_format", "html", "ids", "shard",
 ]  # fmt: skip
 
 
@@ -64,6 +64,7 @@ def fetch_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--metrics-file", metavar="PATH", help="Prometheus text file."),
         click.option("--csv-bom", is_flag=True, help="UTF-8 BOM for Excel."),
         click.option("--csv-raw", is_flag=True, help="No formula-injection guard."),
+        click.option("--shard", metavar="K/N", help="Fetch only shard K (from 0) of N."),
         click.option("-q", "--quiet", is_flag=True),
         click.option("-v", "--verbose", is_flag=True),
         click.option("--log-format", type=click.Choice(["text", "json"])),
