@@ -38,11 +38,15 @@ class RateLimiter:
         self._pause_until = 0.0
         self._recent: deque[float] = deque()
         self.throttle_events = 0
+        #: bumped by every decrease; a request sent before it cannot tell anything new
+        self._generation = 0
 
-    def acquire(self, sleep: Callable[[float], None] | None = None) -> None:
+    def acquire(self, sleep: Callable[[float], None] | None = None) -> int:
         """Block until this caller may send a request (``sleep``: the caller's own way to
-        wait, e.g. one that a stopping run cuts short)."""
+        wait, e.g. one that a stopping run cuts short). Returns the rate's generation, for
+        :meth:`throttled`."""
         with self._lock:
+            generation = self._generation
             now = self._clock()
             self._recent.append(now)
             while self._recent and self._recent[0] < now - 1.0:
@@ -53,16 +57,25 @@ class RateLimiter:
                 self._next_slot = slot + 1.0 / self.rate
         if slot > now:
             (sleep or self._sleep)(slot - now)
+        return generation
 
-    def throttled(self, pause_s: float | None = None) -> None:
-        """The server said "too many requests": halve the rate and pause everyone."""
+    def throttled(self, pause_s: float | None = None, generation: int | None = None) -> None:
+        """The server said "too many requests": halve the rate and pause everyone.
+
+        ``generation``: what :meth:`acquire` returned for the throttled request. The
+        answers to one burst arrive together; only the first of them halves the rate,
+        else eight workers would cut it to 1/256 at once.
+        """
         with self._lock:
             self.throttle_events += 1
+            pause = min(pause_s if pause_s and pause_s > 0 else DEFAULT_PAUSE_S, MAX_PAUSE_S)
+            self._pause_until = max(self._pause_until, self._clock() + pause)
+            if generation is not None and generation != self._generation:
+                return  # sent before the last decrease took effect
+            self._generation += 1
             observed = float(len(self._recent)) or MIN_RPS
             current = self.rate if self.rate is not None else observed
             self.rate = max(MIN_RPS, current * DECREASE_FACTOR)
-            pause = min(pause_s if pause_s and pause_s > 0 else DEFAULT_PAUSE_S, MAX_PAUSE_S)
-            self._pause_until = max(self._pause_until, self._clock() + pause)
 
     def succeeded(self) -> None:
         """An answer came back: raise the rate by about one request/s per second."""

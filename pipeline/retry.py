@@ -69,13 +69,13 @@ def call_with_retries(
     def attempt() -> T:
         nonlocal attempts
         attempts += 1
-        limiter.acquire(sleep)
+        generation = limiter.acquire(sleep)
         try:
             result = call()
         except ApiError as err:
             err.attempts = attempts
             if err.rate_limited:
-                limiter.throttled(err.retry_after)
+                limiter.throttled(err.retry_after, generation)
             raise
         limiter.succeeded()
         return result

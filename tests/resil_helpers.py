@@ -11,6 +11,7 @@ import pyarrow.dataset as ds
 
 from pipeline.retry import RetryPolicy
 from pipeline.runner import Tuning
+from pipeline.simulator import STEP_STATUS_PATH, Simulator
 
 #: columns that differ between two runs of the same data by design
 RUN_COLUMNS = frozenset({"run_id", "fetched_at"})
@@ -54,3 +55,13 @@ def leftovers(out: Path) -> list[Path]:
         for p in out.rglob("*")
         if p.is_file() and (p.suffix == ".tmp" or "_staging" in p.parts or "journal" in p.name)
     )
+
+
+def step_calls(sim: Simulator, outcome: str | None = None) -> int:
+    """Calls of get_step_instance_status: the fetching itself, not any probe or listing
+    the run may make before it."""
+    return sim.stats.count(STEP_STATUS_PATH, outcome)
+
+
+def step_outcomes(sim: Simulator) -> dict[str, int]:
+    return sim.stats.snapshot().get(STEP_STATUS_PATH, {})

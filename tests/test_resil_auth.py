@@ -14,7 +14,7 @@ from pipeline.ids import Ref
 from pipeline.runner import fetch
 from pipeline.simulator import SimData, Simulator
 from tests.e2e_helpers import APP_CODE, APP_SECRET, settings_for, step_refs
-from tests.resil_helpers import no_wait_tuning, rows
+from tests.resil_helpers import no_wait_tuning, rows, step_calls
 
 
 @pytest.fixture(scope="module")
@@ -57,15 +57,15 @@ def test_rejected_secret_stops_within_concurrency_answers_exit_4_one_line(
         main([*argv, "--concurrency", str(concurrency)])
     stdout, stderr = capsys.readouterr()
     assert info.value.code == 4
-    assert 1 <= sim.stats.total() <= concurrency  # never more than one call per worker
-    assert sim.stats.count(outcome="error:1306000") == sim.stats.total()
+    assert 1 <= step_calls(sim) <= concurrency  # never more than one call per worker
+    assert step_calls(sim, "error:1306000") == step_calls(sim)
     lines = stderr.strip().splitlines()
     assert len(lines) == 1 and "APP Secret verification failed" in lines[0], stderr
     assert "wrong-secret-value" not in stderr + stdout
     errors = rows(out, "fetch_errors")
     assert len(errors) == len(refs)  # every ID accounted for, the unasked with attempts 0
     assert {e["error_kind"] for e in errors} == {"auth"}
-    assert sum(e["attempts"] for e in errors) == sim.stats.total()
+    assert sum(e["attempts"] for e in errors) == step_calls(sim)
 
 
 def test_no_permission_on_one_business_leaves_the_others_running(
@@ -80,8 +80,8 @@ def test_no_permission_on_one_business_leaves_the_others_running(
     with Simulator(data, deny_biz=[denied]) as sim:
         settings = settings_for(sim.base_url, tmp_path, concurrency=2)
         result = fetch(settings, refs, tuning=no_wait_tuning(max_retries=3))
-        assert sim.stats.total() == len(refs)  # each asked once: 9900403 is not retried
-        assert sim.stats.count(outcome="error:9900403") == n_denied
+        assert step_calls(sim) == len(refs)  # each asked once: 9900403 is not retried
+        assert step_calls(sim, "error:9900403") == n_denied
     assert result.exit_code == 3
     errors = rows(tmp_path, "fetch_errors")
     assert {e["bk_biz_id"] for e in errors} == {denied} and len(errors) == n_denied
@@ -98,7 +98,7 @@ def test_no_permission_anywhere_is_exit_4(data: SimData, tmp_path: Path) -> None
     businesses = {r.bk_biz_id for r in refs}
     with Simulator(data, deny_biz=businesses) as sim:
         result = fetch(settings_for(sim.base_url, tmp_path, concurrency=2), refs)
-        calls = sim.stats.total()
+        calls = step_calls(sim)
     assert result.exit_code == 4
     assert len(rows(tmp_path, "fetch_errors")) == len(refs)
     assert calls < len(refs)  # stopped once every business had said no

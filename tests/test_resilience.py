@@ -12,10 +12,18 @@ from typing import Any
 import pytest
 
 from pipeline.ids import Ref, StepRef
-from pipeline.runner import fetch
+from pipeline.retry import RetryPolicy
+from pipeline.runner import Tuning, fetch
 from pipeline.simulator import FaultConfig, SimData, Simulator
 from tests.e2e_helpers import settings_for, step_refs
-from tests.resil_helpers import FakeSleep, leftovers, no_wait_tuning, rows
+from tests.resil_helpers import (
+    FakeSleep,
+    leftovers,
+    no_wait_tuning,
+    rows,
+    step_calls,
+    step_outcomes,
+)
 
 #: the client's timeout; the "timeout" kind hangs longer, so it is the client that gives up
 CLIENT_TIMEOUT_S = 0.3
@@ -100,7 +108,7 @@ def settled(sim: Simulator, kind: Kind, expected: int) -> None:
     """The simulator records a hung request when its hang ends, after the client gave up:
     poll (bounded) until every fault is on the books."""
     deadline = time.monotonic() + 10 * max(kind.hang_s, 1.0)
-    while sim.stats.count(outcome=outcome(kind)) < expected and time.monotonic() < deadline:
+    while step_calls(sim, outcome(kind)) < expected and time.monotonic() < deadline:
         time.sleep(0.02)
 
 
@@ -116,7 +124,7 @@ def test_fault_is_retried_until_it_clears(
     n = len(refs)
     assert result.exit_code == 0
     settled(sim, kind, 2 * n)
-    assert sim.stats.by_outcome() == {outcome(kind): 2 * n, "ok": n}  # 3 calls per ID
+    assert step_outcomes(sim) == {outcome(kind): 2 * n, "ok": n}  # 3 calls per ID
     assert result.manifest.retries == 2 * n
     assert rows(tmp_path, "steps") == rows(clean, "steps")
     assert rows(tmp_path, "step_hosts") == rows(clean, "step_hosts")
@@ -143,7 +151,7 @@ def test_fault_that_outlasts_the_retries_ends_in_fetch_errors(
     n = len(refs)
     assert result.exit_code in (3, 4) and result.manifest.exported == 0
     settled(sim, kind, 3 * n)
-    assert sim.stats.by_outcome() == {outcome(kind): 3 * n}
+    assert step_outcomes(sim) == {outcome(kind): 3 * n}
     errors = rows(tmp_path, "fetch_errors")
     assert sorted((e["step_instance_id"], e["attempts"]) for e in errors) == sorted(
         (r.step_instance_id, 3) for r in refs if isinstance(r, StepRef)
@@ -176,9 +184,28 @@ def test_permanent_answers_are_asked_once(
         bad.append(StepRef(manual.bk_biz_id, manual.job_instance_id, manual.step_instance_id))
     result = fetch(settings_for(sim.base_url, tmp_path), refs + bad, tuning=no_wait_tuning(5))
     assert result.exit_code == 3
-    assert sim.stats.total() == len(refs) + len(bad)  # one call each, never retried
+    assert step_calls(sim) == len(refs) + len(bad)  # one call each, never retried
     errors = rows(tmp_path, "fetch_errors")
     assert {e["api_code"] for e in errors} <= {1244006, 1244007, 1241003}
     assert len(errors) == len(bad) and {e["attempts"] for e in errors} == {1}
     assert {e["error_kind"] for e in errors} <= {"not_found", "api_error"}
     assert result.manifest.retries == 0
+
+
+def test_adaptive_limiter_converges_under_the_servers_real_rps_limit(tmp_path: Path) -> None:
+    """No --rps: the first burst runs into the server's limit (ESB 1306429), the shared
+    limiter halves the rate once per burst and pauses, and the run completes."""
+    data = SimData(seed=11, jobs=20)
+    refs = step_refs(data)
+    concurrency = 8
+    with Simulator(data, faults=FaultConfig(rps_limit=20)) as sim:
+        settings = settings_for(sim.base_url, tmp_path, concurrency=concurrency)
+        # real waits here: the server's window is real time
+        result = fetch(settings, refs, tuning=Tuning(retry_policy=RetryPolicy(max_retries=5)))
+        limited = step_calls(sim, "rps_limited")
+    assert result.exit_code == 0 and result.manifest.exported == len(refs)
+    assert len(rows(tmp_path, "steps")) == len(refs)
+    assert limited >= 1, "the burst must have hit the limit"
+    # one burst's worth of refusals, not a refusal per request: the client slowed down
+    assert limited <= 2 * concurrency
+    assert result.manifest.retries == limited
