@@ -11,7 +11,7 @@ import pyarrow.dataset as ds
 
 from pipeline.retry import RetryPolicy
 from pipeline.runner import Tuning
-from pipeline.simulator import STEP_STATUS_PATH, Simulator
+from pipeline.simulator import JOB_STATUS_PATH, STEP_STATUS_PATH, Simulator
 
 #: columns that differ between two runs of the same data by design
 RUN_COLUMNS = frozenset({"run_id", "fetched_at"})
@@ -65,3 +65,8 @@ def step_calls(sim: Simulator, outcome: str | None = None) -> int:
 
 def step_outcomes(sim: Simulator) -> dict[str, int]:
     return sim.stats.snapshot().get(STEP_STATUS_PATH, {})
+
+
+def fetch_calls(sim: Simulator) -> int:
+    """Calls of the two v2 status APIs (step and job): one per requested ID when all is well."""
+    return step_calls(sim) + sim.stats.count(JOB_STATUS_PATH)
