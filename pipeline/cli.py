@@ -157,11 +157,16 @@ def fetch(ctx: click.Context, /, **kwargs: Any) -> None:
 @click.argument("data_dir", type=click.Path(path_type=Path))
 @click.option("--html", type=click.Path(path_type=Path), help="Output [DATA_DIR/report.html].")
 @click.option("--title", help="Report title.")
-def report(data_dir: Path, html: Path | None, title: str | None) -> None:
-    """Render the HTML report from datasets already written."""
+@click.option("--since", metavar="WHEN", help="Incident view from WHEN (ISO-8601 or 6h).")
+@click.option("--until", metavar="WHEN", help="End of the incident window [now].")
+@click.option("--biz", metavar="N[,N...]", help="Only these businesses (incident view).")
+@click.option("--job", metavar="N[,N...]", help="Only these job instances (incident view).")
+@click.option("--api-timezone", metavar="TZ", help="Zone of WHEN [Asia/Shanghai].")
+def report(data_dir: Path, html: Path | None, **options: str | None) -> None:
+    """Render the HTML report (or an incident view) from datasets already written."""
     from pipeline.report import render_report
 
-    click.echo(f"report: {render_report(data_dir, html, title=title)}")
+    click.echo(f"report: {render_report(data_dir, html, **options)}")
 
 
 @cli.command()

@@ -103,11 +103,14 @@ def labels(rows: list[Row], key: str, limit: int = LABEL_CHARS) -> list[str]:
 def shorten_wide(text: str | None, limit: int) -> str:
     """:func:`shorten` by display width: East Asian wide characters count twice."""
     text = shorten(text, 10**9)
-    width = 0
-    for i, char in enumerate(text):
-        width += 2 if east_asian_width(char) in ("W", "F") else 1
-        if width > limit:
-            return text[: max(i - 1, 0)] + "\u2026"
+    widths = [2 if east_asian_width(char) in ("W", "F") else 1 for char in text]
+    if sum(widths) <= limit:
+        return text
+    used = 0
+    for i, width in enumerate(widths):
+        if used + width > limit - 1:  # room for the ellipsis
+            return text[:i] + "\u2026"
+        used += width
     return text
 
 
