@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pyarrow as pa
 
 from pipeline.codes import (
@@ -98,31 +99,54 @@ def partition_day(start: datetime | None, fetched_at: datetime, tz: ZoneInfo) ->
 
 
 class _Columns:
-    """Column lists for one table, filled row- or group-wise, then made into a batch."""
+    """The columns of one table, filled row-wise or group-wise, then made into a batch.
+
+    A host group (hosts of one step with one result) is kept as its row count, its constant
+    values and its varying columns; the constants become columns only in :meth:`batch`, by
+    one ``take``, so a group of thousands of hosts costs no Python list per column."""
 
     def __init__(self, spec: TableSpec) -> None:
         self.spec = spec
-        self.cols: dict[str, list[Any]] = {name: [] for name in spec.column_names}
+        self.rows: dict[str, list[Any]] = {name: [] for name in spec.column_names}
+        self.groups: list[tuple[int, Mapping[str, Any], Mapping[str, list[Any] | pa.Array]]] = []
 
     def add_row(self, row: Mapping[str, Any]) -> None:
-        for name, values in self.cols.items():
+        for name, values in self.rows.items():
             values.append(row.get(name))
 
     def extend_group(
-        self, n: int, constant: Mapping[str, Any], varying: Mapping[str, list[Any]]
+        self, n: int, constant: Mapping[str, Any], varying: Mapping[str, list[Any] | pa.Array]
     ) -> None:
-        for name, values in self.cols.items():
-            if name in varying:
-                values.extend(varying[name])
-            else:
-                values.extend([constant.get(name)] * n)
-
-    def __len__(self) -> int:
-        return len(self.cols["run_id"])
+        self.groups.append((n, constant, varying))
 
     def batch(self) -> pa.RecordBatch:
-        arrays = [pa.array(self.cols[f.name], type=f.type) for f in self.spec.schema]
+        if self.groups and self.rows[self.spec.schema[0].name]:
+            raise ValueError("a table is filled row-wise or group-wise, not both")
+        if not self.groups:
+            arrays = [pa.array(self.rows[f.name], f.type) for f in self.spec.schema]
+        else:
+            counts = [n for n, _, _ in self.groups]
+            repeat = pa.array(np.repeat(np.arange(len(counts)), counts))  # row -> its group
+            arrays = [self._group_column(f, repeat) for f in self.spec.schema]
         return pa.RecordBatch.from_arrays(arrays, schema=self.spec.schema)
+
+    def _group_column(self, field: pa.Field, repeat: pa.Array) -> pa.Array:
+        name, type_ = field.name, field.type
+        if all(name not in varying for _, _, varying in self.groups):
+            return pa.array([c.get(name) for _, c, _ in self.groups], type_).take(repeat)
+        parts = [
+            _array(varying[name], type_) if name in varying else _repeated(c.get(name), n, type_)
+            for n, c, varying in self.groups
+        ]
+        return pa.concat_arrays(parts)
+
+
+def _array(values: list[Any] | pa.Array, type_: pa.DataType) -> pa.Array:
+    return values if isinstance(values, pa.Array) else pa.array(values, type_)
+
+
+def _repeated(value: Any, n: int, type_: pa.DataType) -> pa.Array:
+    return pa.array([value], type_).take(np.zeros(n, np.int64))
 
 
 def _target_count(target_ips: Any) -> int | None:
@@ -139,10 +163,35 @@ class _StepHosts:
     abnormal: int = 0
 
 
+def _host_columns(ips: list[Any]) -> dict[str, pa.Array] | None:
+    """bk_cloud_id, ip and bk_host_id of a group whose entries are all well-formed (dicts with
+    integer IDs and string IPs); None otherwise."""
+    try:
+        cloud = [h.get("bk_cloud_id") for h in ips]
+        ip = [h.get("ip") for h in ips]
+        columns = {"bk_cloud_id": pa.array(cloud, pa.int64()), "ip": pa.array(ip, pa.string())}
+        if sum(map(len, ips)) == 2 * len(ips) and None not in cloud and None not in ip:
+            return columns  # every entry is exactly {bk_cloud_id, ip} (2.x): no bk_host_id
+        columns["bk_host_id"] = pa.array([h.get("bk_host_id") for h in ips], pa.int64())
+        return columns
+    except (AttributeError, TypeError, pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+
+
+def _host_columns_slow(ips: list[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    return {
+        "bk_cloud_id": [to_int(h.get("bk_cloud_id")) for h in ips],
+        "ip": [_text(h.get("ip")) for h in ips],
+        "bk_host_id": [to_int(h.get("bk_host_id")) for h in ips],
+    }
+
+
 def _add_group(
     hosts: _Columns, base: Mapping[str, Any], result_type: int | None, text: Any, ips: list[Any]
 ) -> tuple[int, str]:
-    ips = [h for h in ips if isinstance(h, Mapping)]
+    fast = _host_columns(ips)
+    if fast is None:  # not all well-formed: drop what is not a host, convert one by one
+        ips = [h for h in ips if isinstance(h, Mapping)]
     outcome = host_outcome(result_type)
     constant = {
         **base,
@@ -151,9 +200,7 @@ def _add_group(
         "outcome": outcome,
     }
     varying = {
-        "bk_cloud_id": [to_int(h.get("bk_cloud_id")) for h in ips],
-        "ip": [h.get("ip") for h in ips],
-        "bk_host_id": [to_int(h.get("bk_host_id")) for h in ips],
+        **(fast if fast is not None else _host_columns_slow(ips)),
     }
     hosts.extend_group(len(ips), constant, varying)
     return len(ips), outcome
@@ -242,7 +289,8 @@ def _step_row(
 def _fill_counters(row: dict[str, Any], detail: Mapping[str, Any], tally: _StepHosts) -> None:
     """API counters where given; where null (Job 3.x), counted from the host rows."""
     assert tally.outcomes is not None
-    targets = _target_count(detail.get("target_ips"))
+    total = to_int(detail.get("total_ip_num"))
+    targets = _target_count(detail.get("target_ips")) if total is None else None
     derived = {
         "total_ip_num": targets if targets is not None else tally.listed,
         "success_ip_num": tally.outcomes["success"],

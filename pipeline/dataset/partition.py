@@ -15,7 +15,6 @@ from pipeline.schema import TableSpec
 #: a partition value must be a plain folder name: no '/', no leading '.' or '_' (pyarrow
 #: would skip such a folder), nothing a URL-decoding reader would change
 _SAFE_VALUE = re.compile(r"^-?[A-Za-z0-9][A-Za-z0-9._-]*$")
-_ROW = "__row"
 
 Partition = tuple[str, ...]
 
@@ -44,25 +43,39 @@ def segment(column: str, value: object) -> str:
     return f"{column}={text}"
 
 
-def _constant(arr: pa.Array) -> bool:
-    return arr.null_count == 0 and bool(pc.count_distinct(arr).as_py() == 1)
+def _run_starts(batch: pa.RecordBatch, cols: list[str]) -> list[int]:
+    """Row indexes where a run of equal partition values begins (0 always)."""
+    n = batch.num_rows
+    change = np.zeros(max(n - 1, 0), dtype=bool)
+    for c in cols:
+        col = batch.column(c)
+        differs = pc.fill_null(pc.not_equal(col.slice(1), col.slice(0, n - 1)), True)
+        change |= differs.to_numpy(zero_copy_only=False)
+    return [0, *(np.flatnonzero(change) + 1).tolist()]
 
 
 def split(batch: pa.RecordBatch, spec: TableSpec) -> Iterator[tuple[Partition, pa.RecordBatch]]:
-    """(Hive folder names, rows without the partition columns) for each partition in batch."""
+    """(Hive folder names, rows without the partition columns) for each partition in batch.
+
+    A step's rows are contiguous and share one partition, so a batch is a few runs of equal
+    partition values; a partition's rows are copied out of the batch (one slice when the whole
+    batch is one run), so a buffered part never keeps a big batch alive."""
     cols = list(spec.partition_by)
     keep = spec.file_schema.names
     if not cols:
         yield (), batch
         return
-    if all(_constant(batch.column(c)) for c in cols):
-        # the common case: a batch is one step's rows
-        yield tuple(segment(c, batch.column(c)[0].as_py()) for c in cols), batch.select(keep)
+    if batch.num_rows == 0:
         return
-    table = pa.Table.from_batches([batch]).select(cols)
-    table = table.append_column(_ROW, pa.array(np.arange(batch.num_rows, dtype=np.int64)))
-    groups = table.group_by(cols, use_threads=False).aggregate([(_ROW, "list")])
-    rows = groups.column(_ROW + "_list")
-    for i in range(groups.num_rows):
-        part = tuple(segment(c, groups.column(c)[i].as_py()) for c in cols)
-        yield part, batch.take(rows[i].values).select(keep)
+    starts = _run_starts(batch, cols)
+    runs: dict[Partition, list[tuple[int, int]]] = {}
+    for start, end in zip(starts, [*starts[1:], batch.num_rows], strict=True):
+        part = tuple(segment(c, batch.column(c)[start].as_py()) for c in cols)
+        runs.setdefault(part, []).append((start, end - start))
+    data = batch.select(keep)
+    if len(runs) == 1:
+        yield next(iter(runs)), data
+        return
+    for part, slices in runs.items():
+        rows = np.concatenate([np.arange(start, start + n) for start, n in slices])
+        yield part, data.take(pa.array(rows))
