@@ -159,3 +159,15 @@ def test_page_in_a_real_browser(
         assert screen["svgs"] >= 3 and screen["cjk"]  # Chinese step names in the charts
     title = page.evaluate("document.querySelector('h1').textContent")
     assert title and SCRIPT_NAME not in title
+
+
+@pytest.mark.parametrize(
+    ("ci", "outcome"), [("true", pytest.fail.Exception), ("", pytest.skip.Exception)]
+)
+def test_a_missing_browser_fails_on_ci_and_skips_elsewhere(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, ci: str, outcome: type[BaseException]
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: no browser on the path
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome, match="no Chromium found"):
+        chromium()

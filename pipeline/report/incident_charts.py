@@ -74,19 +74,21 @@ def timeline(rows: list[Row], since: datetime, until: datetime, tz: ZoneInfo) ->
 
     def paint(ax: Axes) -> None:
         from matplotlib import dates
-        from matplotlib.patches import Patch
 
         mdates: Any = dates  # untyped module
         date2num: Callable[[datetime], float] = mdates.date2num
         locator = mdates.AutoDateLocator(tz=tz, maxticks=8)
         formatter = mdates.ConciseDateFormatter(locator, tz=tz, show_offset=True)
         left, right = date2num(lo), date2num(hi)
+        bars: dict[str, list[tuple[int, float, float]]] = {}
         for r in rows:  # bars cut at the edges: nothing outside the axes for the layout
             start = min(max(date2num(r["start_time"]), left), right)
             end = min(max(date2num(r["bar_end"]), left), right)
             width = max(end - start, (right - left) * MIN_BAR)
-            colour = OUTCOME_COLOURS.get(str(r["outcome"]), OTHER)
-            ax.barh(r["lane"], width, left=start, height=0.62, color=colour, linewidth=0)
+            bars.setdefault(str(r["outcome"]), []).append((r["lane"], width, start))
+        for outcome, (ys, widths, starts) in ((o, zip(*b, strict=True)) for o, b in bars.items()):
+            colour = OUTCOME_COLOURS.get(outcome, OTHER)
+            ax.barh(ys, widths, left=starts, height=0.62, color=colour, linewidth=0)
         ax.set_yticks(lanes, [lane_label(first[lane]) for lane in lanes])
         ax.set_ylim(max(lanes) + 0.7, min(lanes) - 0.7)
         ax.set_xlim(left, right)
@@ -95,14 +97,7 @@ def timeline(rows: list[Row], since: datetime, until: datetime, tz: ZoneInfo) ->
         ax.set_xlabel(f"time ({tz.key})")
         ax.grid(axis="x", color="#e0e0e0", linewidth=0.6)
         ax.set_axisbelow(True)
-        shown = [o for o in OUTCOME_COLOURS if any(r["outcome"] == o for r in rows)]
-        handles = [Patch(color=OUTCOME_COLOURS[o], label=o) for o in shown]
-        # a figure legend: one anchored to the narrow axes would widen the layout's margins
-        figure = ax.get_figure(root=True)
-        assert figure is not None
-        figure.legend(
-            handles=handles, frameon=False, ncols=len(shown), loc="outside upper left"
-        )
+        _legend(ax, rows)
 
     return draw("Timeline of the window's steps", 1.2 + 0.24 * len(lanes), paint)
 
@@ -127,3 +122,15 @@ def failed_by_name(rows: list[Row]) -> Markup | None:
         ax.legend(frameon=False, ncols=2, loc="lower left", bbox_to_anchor=(0.0, 1.0))
 
     return draw("Failed steps by step name", 1.0 + 0.32 * len(shown), paint)
+
+
+def _legend(ax: Axes, rows: list[Row]) -> None:
+    """The outcomes present, above the axes, as a figure legend (one anchored to a narrow
+    axes would widen the layout's margins)."""
+    from matplotlib.patches import Patch
+
+    shown = [o for o in OUTCOME_COLOURS if any(r["outcome"] == o for r in rows)]
+    handles = [Patch(color=OUTCOME_COLOURS[o], label=o) for o in shown]
+    figure = ax.get_figure(root=True)
+    assert figure is not None
+    figure.legend(handles=handles, frameon=False, ncols=len(shown), loc="outside upper left")
