@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Final, TypeVar
 
@@ -57,26 +58,30 @@ def call_with_retries(
     *,
     sleep: Callable[[float], None] | None = None,
     on_retry: Callable[[ApiError], None] | None = None,
+    slot: AbstractContextManager[object] | None = None,
 ) -> tuple[T, int]:
     """Run ``call`` until it succeeds, fails for good, or retries run out.
 
     ``sleep`` passes the backoff and the limiter's waits (None: real time for the backoff,
-    the limiter's own sleep for its waits). Returns (result, attempts). A raised ApiError
-    carries ``attempts``.
+    the limiter's own sleep for its waits). ``slot`` is held for each attempt, not for the
+    backoff between attempts (the fetcher's bound on requests in flight); the limiter is
+    asked inside it, so a request leaves when its rate slot comes. Returns (result,
+    attempts). A raised ApiError carries ``attempts``.
     """
     attempts = 0
 
     def attempt() -> T:
         nonlocal attempts
         attempts += 1
-        generation = limiter.acquire(sleep)
-        try:
-            result = call()
-        except ApiError as err:
-            err.attempts = attempts
-            if err.rate_limited:
-                limiter.throttled(err.retry_after, generation)
-            raise
+        with slot or nullcontext():
+            generation = limiter.acquire(sleep)
+            try:
+                result = call()
+            except ApiError as err:
+                err.attempts = attempts
+                if err.rate_limited:
+                    limiter.throttled(err.retry_after, generation)
+                raise
         limiter.succeeded()
         return result
 

@@ -1,0 +1,104 @@
+"""The fetcher's bound is on requests in flight: a worker backing off before a retry gives
+its slot away. And the session reads the environment once, not on every call."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from pipeline.client import new_session
+from pipeline.errors import RetriableApiError
+from pipeline.fetcher import WORKERS_PER_SLOT, Fetcher
+from pipeline.ids import StepRef
+from pipeline.retry import RetryPolicy
+
+
+class FakeClient:
+    """Counts calls in flight; step 1 fails once; ``hold`` blocks calls until set."""
+
+    def __init__(self) -> None:
+        self.in_flight = self.max_in_flight = 0
+        self.done: list[int] = []
+        self.hold = threading.Event()
+        self.hold.set()
+        self._lock = threading.Lock()
+        self._failed_once = False
+
+    def step_status(self, biz: int, job: int, step: int) -> Any:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            assert self.hold.wait(10)
+            with self._lock:
+                if step == 1 and not self._failed_once:
+                    self._failed_once = True
+                    raise RetriableApiError("http", "HTTP 503", http_status=503)
+                self.done.append(step)
+            return {"is_finished": True}
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+
+def test_a_backoff_does_not_hold_the_only_slot() -> None:
+    client = FakeClient()
+    others_ran = threading.Event()
+
+    def backoff(seconds: float) -> None:
+        # step 1 waits to retry; with one slot, steps 2 and 3 must get through meanwhile
+        others_ran.wait(10)
+
+    def finished(step: int) -> None:
+        if {2, 3} <= set(client.done):
+            others_ran.set()
+
+    fetcher = Fetcher(client, concurrency=1, policy=RetryPolicy(max_retries=2),  # type: ignore[arg-type]
+                      sleep=backoff)  # fmt: skip
+    results = []
+    for result in fetcher.fetch_all([StepRef(2, 1, 1), StepRef(2, 1, 2), StepRef(2, 1, 3)]):
+        results.append(result)
+        finished(0)
+    assert others_ran.is_set()
+    assert client.done[:2] == [2, 3] and client.done[-1] == 1  # step 1 after its backoff
+    assert all(r.answer is not None for r in results)
+    assert client.max_in_flight == 1
+
+
+def test_requests_in_flight_never_exceed_concurrency() -> None:
+    client = FakeClient()
+    client.hold.clear()
+    fetcher = Fetcher(client, concurrency=3)  # type: ignore[arg-type]
+    entered = threading.Semaphore(0)
+    fetch_one = fetcher.fetch_one
+
+    def counted(ref: StepRef) -> Any:
+        entered.release()
+        return fetch_one(ref)
+
+    fetcher.fetch_one = counted  # type: ignore[method-assign]
+
+    def release_when_every_worker_is_busy() -> None:
+        for _ in range(WORKERS_PER_SLOT * 3):
+            assert entered.acquire(timeout=10)
+        client.hold.set()
+
+    releaser = threading.Thread(target=release_when_every_worker_is_busy)
+    releaser.start()
+    refs = [StepRef(2, 1, n) for n in range(2, 40)]
+    assert sum(1 for r in fetcher.fetch_all(refs) if r.answer is not None) == len(refs)
+    releaser.join()
+    assert client.max_in_flight == 3  # twelve workers, three requests in flight
+
+
+def test_session_reads_proxy_and_ca_settings_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", "internal.example")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/corp.pem")
+    session = new_session(4, "https://paas.example.com")
+    assert session.trust_env is False  # no per-call environment and netrc lookups
+    assert session.proxies["https"] == "http://proxy.example:3128"
+    assert session.verify == "/etc/ssl/corp.pem"
+    assert "https" not in new_session(4, "https://internal.example").proxies  # NO_PROXY
