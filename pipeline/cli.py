@@ -15,6 +15,7 @@ from click.core import ParameterSource
 from pipeline import __version__
 from pipeline.config import Settings, load_settings
 from pipeline.errors import ApiError, BkJobExportError, Interrupted, OutputError, UsageError
+from pipeline.flavours import API_CHOICES
 from pipeline.ids import Ref, parse_ref_option, read_id_file
 
 EXIT_USAGE, EXIT_OUTPUT, EXIT_UNUSABLE, EXIT_INTERRUPTED = 2, 1, 4, 130
@@ -76,6 +77,40 @@ def fetch_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
+#: options of the API flavours, discovery and host logs (docs/api-flavours.md)
+_API_SETTING_OPTIONS = [
+    "api", "apigw_stage", "since", "until", "biz", "refresh_unfinished", "with_logs",
+    "log_tail_kib",
+]  # fmt: skip
+
+
+def api_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--api`` and the stage of the gateway (``run``, ``fetch``, ``check``)."""
+    opts = [
+        click.option("--api", type=click.Choice(API_CHOICES), help="API flavour [auto]."),
+        click.option("--apigw-stage", metavar="STAGE", help="API gateway stage [prod]."),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
+def discovery_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Discovery by time window and host logs (``run``, ``fetch``)."""
+    opts = [
+        click.option("--since", metavar="WHEN", help="List jobs created since WHEN (1d, ISO)."),
+        click.option("--until", metavar="WHEN", help="... and before WHEN [now]."),
+        click.option("--biz", metavar="N[,N...]", help="Businesses to list (with --since)."),
+        click.option("--refresh-unfinished", is_flag=True,
+                     help="Fetch again OUT's unfinished jobs (implied by --since)."),
+        click.option("--with-logs", is_flag=True, help="Log tails of failed hosts."),
+        click.option("--log-tail-kib", type=click.IntRange(min=1), help="Per host [8 KiB]."),
+    ]  # fmt: skip
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
 def _refs(ids: str | None, steps: tuple[str, ...], jobs: tuple[str, ...]) -> list[Ref]:
     refs: list[Ref] = read_id_file(ids, sys.stdin.buffer) if ids else []
     refs += [parse_ref_option(s, "--step") for s in steps]
@@ -84,7 +119,7 @@ def _refs(ids: str | None, steps: tuple[str, ...], jobs: tuple[str, ...]) -> lis
 
 
 def _settings(ctx: click.Context, config: Path | None) -> Settings:
-    given = _given(ctx, _SETTING_OPTIONS)
+    given = _given(ctx, _SETTING_OPTIONS + _API_SETTING_OPTIONS)
     return load_settings(given, os.environ, config)
 
 
@@ -138,6 +173,8 @@ def cli() -> None:
 
 @cli.command()
 @fetch_options
+@api_options
+@discovery_options
 @click.option("--html", type=click.Path(path_type=str), help="Report path [OUT/report.html].")
 @click.pass_context
 def run(ctx: click.Context, /, **kwargs: Any) -> None:
@@ -147,6 +184,8 @@ def run(ctx: click.Context, /, **kwargs: Any) -> None:
 
 @cli.command()
 @fetch_options
+@api_options
+@discovery_options
 @click.pass_context
 def fetch(ctx: click.Context, /, **kwargs: Any) -> None:
     """Fetch and write the datasets, without the report."""

@@ -8,7 +8,6 @@ Messages name the API, never the URL (it may carry credentials) and never a secr
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -24,8 +23,9 @@ from pipeline.errors import (
     FatalApiError,
     RetriableApiError,
 )
+from pipeline.flavours import ApiRequest, EsbV2, Flavour
+from pipeline.flavours.base import ESB_V2_PREFIX
 
-ESB_V2_PREFIX: Final = "/api/c/compapi/v2/job/"
 USER_AGENT: Final = "bkjob-export"
 
 #: codes that mean the credentials (app or user) were rejected, or the gateway refuses the
@@ -166,25 +166,27 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
     )
 
 
-def new_session(pool_size: int, base_url: str = "") -> requests.Session:
+def _query(params: Mapping[str, Any]) -> dict[str, str]:
+    """Query-string values as bk-job reads them: ``true``/``false``, numbers as text."""
+    return {
+        k: ("true" if v else "false") if isinstance(v, bool) else str(v)
+        for k, v in params.items()
+        if v is not None
+    }
+
+
+def new_session(pool_size: int) -> requests.Session:
     session = requests.Session()
     adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(pool_size, 1), max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
-    # requests reads the proxy, netrc and CA bundle variables on every call (most of its
-    # CPU per call here); read them once, as requests would, and stop it reading again
-    session.trust_env = False
-    if base_url:
-        session.proxies.update(requests.utils.get_environ_proxies(base_url))
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    if bundle:
-        session.verify = bundle
     return session
 
 
 class ApiClient:
-    """Calls ESB v2 ``job`` endpoints; thread-safe for concurrent use of one session."""
+    """Calls bk-job in one API flavour (``pipeline.flavours``); thread-safe for concurrent
+    use of one session. ``step_status``/``job_status`` return normalised (v2-shaped) data."""
 
     def __init__(
         self,
@@ -194,21 +196,32 @@ class ApiClient:
         session: requests.Session | None = None,
         timeout: float = 30.0,
         pool_size: int = 8,
+        flavour: Flavour | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.credentials = credentials
-        self.session = session or new_session(pool_size, self.base_url)
+        self.session = session or new_session(pool_size)
         self.timeout = timeout
+        self.flavour: Flavour = flavour or EsbV2()
         self._auth_header = credentials.header()
 
     def call(self, api: str, body: Mapping[str, Any]) -> Any:
         """POST one ESB v2 ``job`` API; return ``data`` or raise ApiError (one attempt)."""
-        url = f"{self.base_url}{ESB_V2_PREFIX}{api}/"
-        headers = {"X-Bkapi-Authorization": self._auth_header, "Content-Type": "application/json"}
+        return self.send(ApiRequest(api, "POST", f"{ESB_V2_PREFIX}{api}/", body))
+
+    def send(self, req: ApiRequest) -> Any:
+        """One attempt of ``req``: ``data`` of the answer, or the ApiError it amounts to.
+        Auth goes only in the ``X-Bkapi-Authorization`` header (ESB and gateway read it)."""
+        api, url = req.api, f"{self.base_url}{req.path}"
+        headers = {"X-Bkapi-Authorization": self._auth_header}
         try:
-            resp = self.session.post(
-                url, data=orjson.dumps(body), headers=headers, timeout=self.timeout
-            )
+            if req.method == "GET":
+                resp = self.session.get(url, params=_query(req.params), headers=headers,
+                                        timeout=self.timeout)  # fmt: skip
+            else:
+                headers["Content-Type"] = "application/json"
+                resp = self.session.post(url, data=orjson.dumps(req.params), headers=headers,
+                                         timeout=self.timeout)  # fmt: skip
             content = resp.content
         except requests.Timeout:
             raise RetriableApiError(
@@ -230,13 +243,13 @@ class ApiClient:
             raise
 
     def step_status(self, bk_biz_id: int, job_instance_id: int, step_instance_id: int) -> Any:
-        # IDs both at the top level (Job 3.x) and inside params (Job 2.x docs).
-        ids = {"job_instance_id": job_instance_id, "step_instance_id": step_instance_id}
-        return self.call("get_step_instance_status", {"bk_biz_id": bk_biz_id, **ids, "params": ids})
+        f = self.flavour
+        data = self.send(f.step_request(bk_biz_id, job_instance_id, step_instance_id))
+        return f.normalise_step(data, step_instance_id)
 
     def job_status(self, bk_biz_id: int, job_instance_id: int) -> Any:
-        ids = {"job_instance_id": job_instance_id}
-        return self.call("get_job_instance_status", {"bk_biz_id": bk_biz_id, **ids, "params": ids})
+        f = self.flavour
+        return f.normalise_job(self.send(f.job_request(bk_biz_id, job_instance_id)))
 
     def close(self) -> None:
         self.session.close()

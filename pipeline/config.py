@@ -9,6 +9,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
+from datetime import date
 from pathlib import Path
 from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -69,6 +70,17 @@ class Settings:
     timeout: float = DEFAULT_TIMEOUT_S
     max_retries: int = DEFAULT_MAX_RETRIES
     api_timezone: str = DEFAULT_API_TIMEZONE
+    #: --api: the API flavour (pipeline.flavours); auto probes at run start
+    api: str = "auto"
+    apigw_stage: str = "prod"
+    #: discovery (pipeline.discovery): a create-time window and the businesses to list
+    since: str | None = None
+    until: str | None = None
+    biz: tuple[int, ...] | None = None
+    refresh_unfinished: bool = False
+    #: --with-logs: log tails of failed hosts (pipeline.logs_fetch), this many KiB each
+    with_logs: bool = False
+    log_tail_kib: int = 8
     resume: bool = False
     retry_failed: Path | None = None
     wait_finished: float | None = None
@@ -95,13 +107,36 @@ class Settings:
 _FIELD_TYPES: Final = {f.name: f.type for f in fields(Settings)}
 _PATH_KEYS: Final = frozenset({"out", "retry_failed", "metrics_file", "html"})
 _FLOAT_KEYS: Final = frozenset({"rps", "timeout", "wait_finished"})
-_INT_KEYS: Final = frozenset({"concurrency", "max_retries"})
-_BOOL_KEYS: Final = frozenset({"resume", "csv_bom", "csv_raw", "quiet", "verbose"})
-_CHOICES: Final = {"format": ("parquet", "csv"), "log_format": ("text", "json")}
+_INT_KEYS: Final = frozenset({"concurrency", "max_retries", "log_tail_kib"})
+_BOOL_KEYS: Final = frozenset(
+    {"resume", "csv_bom", "csv_raw", "quiet", "verbose", "with_logs", "refresh_unfinished"}
+)
+_CHOICES: Final = {
+    "format": ("parquet", "csv"),
+    "log_format": ("text", "json"),
+    "api": ("auto", "esb-v2", "esb-v3", "apigw"),
+}
+
+
+def _businesses(value: Any, where: str) -> tuple[int, ...]:
+    """``--biz 2,3`` or ``biz = [2, 3]`` (or ``"2,3"``) in the config file."""
+    items = value.split(",") if isinstance(value, str) else value
+    items = [items] if isinstance(items, int) else items
+    out: list[int] = []
+    for item in items if isinstance(items, list) else [None]:
+        text = str(item).strip()
+        if isinstance(item, bool) or not text.isdigit() or int(text) < 1:
+            raise UsageError(f"{where}: expected business IDs like 2,3, got {value!r}")
+        out.append(int(text))
+    return tuple(dict.fromkeys(out))
 
 
 def _coerce(key: str, value: Any, where: str) -> Any:
     """Check and convert one value; ``where`` names its source in error messages."""
+    if key == "biz":
+        return _businesses(value, where)
+    if key in ("since", "until") and isinstance(value, date):
+        value = value.isoformat()  # a TOML date-time literal
     if key in _BOOL_KEYS:
         if not isinstance(value, bool):
             raise UsageError(f"{where}: {key} must be true or false")

@@ -163,6 +163,32 @@ class _StepHosts:
     abnormal: int = 0
 
 
+#: per-host fields only the v3 flavours send (see pipeline.flavours.base)
+_V3_HOST_KEYS = frozenset(
+    {"ipv6", "bk_agent_id", "exit_code", "error_code", "tag", "start_time", "end_time"}
+)
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def _v3_host_columns(ips: list[Mapping[str, Any]], tz: ZoneInfo) -> dict[str, list[Any]]:
+    """The nullable v3 columns of ``step_hosts``; empty when no host carries them (v2)."""
+    if not any(not _V3_HOST_KEYS.isdisjoint(h) for h in ips[:1]):
+        return {}
+    return {
+        "ipv6": [_text_or_none(h.get("ipv6")) for h in ips],
+        "bk_agent_id": [_text_or_none(h.get("bk_agent_id")) for h in ips],
+        "exit_code": [to_int(h.get("exit_code")) for h in ips],
+        "error_code": [to_int(h.get("error_code")) for h in ips],
+        "tag": [_text_or_none(h.get("tag")) for h in ips],
+        "start_time": [parse_time(h.get("start_time"), tz) for h in ips],
+        "end_time": [parse_time(h.get("end_time"), tz) for h in ips],
+        "total_time_s": [to_float(h.get("total_time")) for h in ips],
+    }
+
+
 def _host_columns(ips: list[Any]) -> dict[str, pa.Array] | None:
     """bk_cloud_id, ip and bk_host_id of a group whose entries are all well-formed (dicts with
     integer IDs and string IPs); None otherwise."""
@@ -187,7 +213,12 @@ def _host_columns_slow(ips: list[Mapping[str, Any]]) -> dict[str, list[Any]]:
 
 
 def _add_group(
-    hosts: _Columns, base: Mapping[str, Any], result_type: int | None, text: Any, ips: list[Any]
+    hosts: _Columns,
+    base: Mapping[str, Any],
+    result_type: int | None,
+    text: Any,
+    ips: list[Any],
+    tz: ZoneInfo,
 ) -> tuple[int, str]:
     fast = _host_columns(ips)
     if fast is None:  # not all well-formed: drop what is not a host, convert one by one
@@ -201,12 +232,13 @@ def _add_group(
     }
     varying = {
         **(fast if fast is not None else _host_columns_slow(ips)),
+        **_v3_host_columns(ips, tz),
     }
     hosts.extend_group(len(ips), constant, varying)
     return len(ips), outcome
 
 
-def _v2_groups(hosts: _Columns, base: Mapping[str, Any], groups: Any) -> _StepHosts:
+def _v2_groups(hosts: _Columns, base: Mapping[str, Any], groups: Any, tz: ZoneInfo) -> _StepHosts:
     """Host rows of ``step_instance_analyse_result`` (a list; the docs say a dict)."""
     if isinstance(groups, Mapping):
         groups = [groups]
@@ -222,12 +254,15 @@ def _v2_groups(hosts: _Columns, base: Mapping[str, Any], groups: Any) -> _StepHo
         count = to_int(group.get("count"))
         if count is not None and count > len(ips):
             tally.complete = False
-        n, outcome = _add_group(hosts, base, result_type, group.get("result_type_text"), ips)
+        text = group.get("result_type_text")
+        n, outcome = _add_group(hosts, base, result_type, text, ips, tz)
         _tally(tally, n, outcome, result_type)
     return tally
 
 
-def _ip_status_hosts(hosts: _Columns, base: Mapping[str, Any], ip_status: Any) -> _StepHosts:
+def _ip_status_hosts(
+    hosts: _Columns, base: Mapping[str, Any], ip_status: Any, tz: ZoneInfo
+) -> _StepHosts:
     """Host rows of a job-status step's ``step_ip_status`` (every host, one entry each)."""
     tally = _StepHosts(outcomes=Counter())
     by_status: dict[int | None, list[Any]] = {}
@@ -235,7 +270,7 @@ def _ip_status_hosts(hosts: _Columns, base: Mapping[str, Any], ip_status: Any) -
         if isinstance(h, Mapping):
             by_status.setdefault(to_int(h.get("status")), []).append(h)
     for result_type, ips in sorted(by_status.items(), key=lambda kv: (kv[0] is None, kv[0] or 0)):
-        n, outcome = _add_group(hosts, base, result_type, None, ips)
+        n, outcome = _add_group(hosts, base, result_type, None, ips, tz)
         _tally(tally, n, outcome, result_type)
     return tally
 
@@ -322,9 +357,9 @@ def _add_step(
     base.update(run_id=ctx.run_id, day=row["day"])
     kind, payload = host_source
     tally = (
-        _v2_groups(hosts, base, payload)
+        _v2_groups(hosts, base, payload, ctx.tz)
         if kind == "groups"
-        else _ip_status_hosts(hosts, base, payload)
+        else _ip_status_hosts(hosts, base, payload, ctx.tz)
     )
     _fill_counters(row, detail, tally)
     steps.add_row(row)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,10 +23,13 @@ import requests
 from pipeline.client import ApiClient, Credentials
 from pipeline.config import Settings, require_api
 from pipeline.dataset import DatasetWriter
-from pipeline.errors import ApiError, Interrupted, UsageError
+from pipeline.errors import ApiError, Interrupted
 from pipeline.fetcher import Fetcher, FetchResult
 from pipeline.flatten import Answer, FlattenContext, error_batch, flatten, job_info
+from pipeline.flavours.units import plan_units, split_result, with_facts
 from pipeline.ids import Ref, dedupe
+from pipeline.intake import check_request, listing_errors, listing_keys, prepare, retrying
+from pipeline.intake import exit_code as listing_exit_code
 from pipeline.ledger import Ledger, failed_refs, step_item_key, stops_at_once
 from pipeline.logs import log
 from pipeline.manifest import Manifest, write_manifest
@@ -173,16 +177,20 @@ def export(
     """Fetch ``refs`` (plus ``--retry-failed``) into ``settings.out``; see CONTRACT.md."""
     tuning = tuning or Tuning()
     require_api(settings)
-    wanted = list(refs) + (failed_refs(settings.retry_failed) if settings.retry_failed else [])
-    wanted = dedupe(wanted)
-    if not wanted:
-        raise UsageError("nothing to fetch: give --ids FILE, --step, --job or --retry-failed OUT")
-    wanted = shard_select(wanted, settings.shard)  # --shard K/N: this host's share (may be none)
+    explicit = list(refs) + (failed_refs(settings.retry_failed) if settings.retry_failed else [])
+    asked = check_request(settings, explicit)  # bad usage fails here, before any call
     started = datetime.now(UTC)
     run_id = new_run_id(started)
     assert settings.api_url
     client = ApiClient(settings.api_url, _credentials(settings), session=session,
                        timeout=settings.timeout, pool_size=settings.concurrency)  # fmt: skip
+    policy = tuning.retry_policy or RetryPolicy(max_retries=settings.max_retries)
+    limiter = RateLimiter(settings.rps)
+    found = prepare(
+        asked, settings, client, retrying(client, policy, limiter, tuning.sleep or time.sleep)
+    )
+    wanted = dedupe(explicit + list(found.refs))
+    wanted = shard_select(wanted, settings.shard)  # --shard K/N: this host's share (may be none)
     ledger = Ledger(concurrency=settings.concurrency, requested=wanted)
     retries, retries_lock = 0, threading.Lock()  # workers count retries at once
 
@@ -191,9 +199,8 @@ def export(
         with retries_lock:
             retries += 1
 
-    policy = tuning.retry_policy or RetryPolicy(max_retries=settings.max_retries)
     fetcher = Fetcher(client, concurrency=settings.concurrency, policy=policy,
-                      limiter=RateLimiter(settings.rps), on_retry=count_retry,
+                      limiter=limiter, on_retry=count_retry,
                       sleep=tuning.sleep, stop_on=stops_at_once)  # fmt: skip
     with DatasetWriter(settings.out, run_id=run_id, fmt=settings.format, resume=settings.resume,
                        csv_bom=settings.csv_bom, csv_raw=settings.csv_raw) as writer:  # fmt: skip
@@ -206,16 +213,22 @@ def export(
         log.info("run %s: %d items to fetch (%d resumed)", run_id, len(todo),
                  len(wanted) - len(todo), extra={"event": "start", "run_id": run_id})  # fmt: skip
         try:
+            units = plan_units(todo, client.flavour.name)  # esb-v3: one call per job
             with tracker(len(todo), interactive=interactive) as progress:
-                for n, result in enumerate(fetcher.fetch_all(todo), 1):
-                    _handle(result, batcher, ledger, fetcher, held, bool(settings.wait_finished))
+                n = 0
+                for unit in fetcher.fetch_all(units):
+                    for result in split_result(unit, units[unit.ref], found.facts):
+                        _handle(
+                            result, batcher, ledger, fetcher, held, bool(settings.wait_finished)
+                        )
+                    n += len(units[unit.ref])
                     progress.update(done=n, failed=len(ledger.failures), retrying=retries)
             if held:
                 assert settings.wait_finished
                 waited = wait_finished(fetcher, held, settings.wait_finished,
                                        initial_s=tuning.poll_initial_s)  # fmt: skip
                 for answer in waited:
-                    batcher.add(answer)
+                    batcher.add(with_facts(answer, found.facts))
         except KeyboardInterrupt:
             batcher.checkpoint()
             raise Interrupted(
@@ -226,19 +239,25 @@ def export(
         ledger.settle()
         if ledger.failures:
             writer.write("fetch_errors", error_batch(ledger.failures, datetime.now(UTC), run_id))
-        counts = writer.commit(ledger.replace_keys())
+        if found.failures:
+            writer.write("fetch_errors", listing_errors(found, datetime.now(UTC), run_id))
+        replace = ledger.replace_keys()
+        replace["fetch_errors"] |= listing_keys(found)
+        counts = writer.commit(replace)
     warnings = []
     if batcher.incomplete_hosts:
         warnings.append(
             f"{batcher.incomplete_hosts} steps have incomplete host lists: the API listed hosts "
-            "only for some result groups (Job 3.x v2 get_step_instance_status); request them "
-            "by job (--job, get_job_instance_status lists every host) or use the v3 API "
-            "(get_job_instance_status with return_ip_result)"
+            "only for some result groups (Job 3.x v2 get_step_instance_status); use --api "
+            "esb-v3 (jobv3 get_job_instance_status with return_ip_result lists every host), "
+            "or request them by job (--job)"
         )
     manifest = Manifest(
         run_id=run_id, started_at=started, finished_at=datetime.now(UTC),
-        api_url=settings.api_url, exit_code=ledger.exit_code(), requested=len(wanted),
-        exported=len(ledger.exported), failed=len(ledger.failures), counts=counts,
+        api_url=settings.api_url, requested=len(wanted) + len(found.failures),
+        exit_code=listing_exit_code(ledger.exit_code(), found, bool(ledger.exported)),
+        exported=len(ledger.exported), failed=len(ledger.failures) + len(found.failures),
+        counts=counts,
         warnings=warnings, command=command, format=settings.format,
         resumed=len(wanted) - len(todo), retries=retries,
     )  # fmt: skip

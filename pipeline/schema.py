@@ -106,6 +106,15 @@ STEP_HOSTS = TableSpec(
             _col("result_type_text", pa.string(), "Result text as sent, else its English name."),
             _col("outcome", pa.string(), "success, failed, running, pending, stopped, unknown."),
             _col("bk_host_id", pa.int64(), "CMDB host ID where the API sends it."),
+            # v3 per-host facts (--api esb-v3 / apigw); null where the flavour has none
+            _col("ipv6", pa.string(), "Host IPv6 address (apigw step answers only)."),
+            _col("bk_agent_id", pa.string(), "GSE agent ID (apigw step answers only)."),
+            _col("exit_code", pa.int32(), "Script exit code (v3 flavours)."),
+            _col("error_code", pa.int32(), "Raw GSE error code of the host's task (v3)."),
+            _col("tag", pa.string(), "Script result tag (job_success/job_fail text) (v3)."),
+            _col("start_time", UTC_TS, "When the host started the step, UTC (v3)."),
+            _col("end_time", UTC_TS, "When the host finished the step, UTC (v3)."),
+            _col("total_time_s", pa.float64(), "The host's time in the step, seconds (v3)."),
             _col("run_id", pa.string(), "The run that wrote this row."),
             _DAY,
         ]

@@ -44,6 +44,14 @@ CREATE TABLE step_hosts (
     result_type_text VARCHAR,
     outcome          VARCHAR,
     bk_host_id       BIGINT,
+    ipv6             VARCHAR,
+    bk_agent_id      VARCHAR,
+    exit_code        INTEGER,
+    error_code       INTEGER,
+    tag              VARCHAR,
+    start_time       TIMESTAMP WITH TIME ZONE,
+    end_time         TIMESTAMP WITH TIME ZONE,
+    total_time_s     DOUBLE,
     run_id           VARCHAR,
     day              VARCHAR
 );

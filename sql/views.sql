@@ -99,6 +99,17 @@ SELECT
          THEN substr(result_type_text, 2) ELSE CAST(result_type_text AS VARCHAR) END AS result_type_text,
     CAST(outcome AS VARCHAR) AS outcome,
     CAST(bk_host_id AS BIGINT) AS bk_host_id,
+    CASE WHEN '${FORMAT}' = 'csv' AND substr(ipv6, 1, 1) = '''' AND substr(ipv6, 2, 1) IN ('=', '+', '-', '@', chr(9), chr(13))
+         THEN substr(ipv6, 2) ELSE CAST(ipv6 AS VARCHAR) END AS ipv6,
+    CASE WHEN '${FORMAT}' = 'csv' AND substr(bk_agent_id, 1, 1) = '''' AND substr(bk_agent_id, 2, 1) IN ('=', '+', '-', '@', chr(9), chr(13))
+         THEN substr(bk_agent_id, 2) ELSE CAST(bk_agent_id AS VARCHAR) END AS bk_agent_id,
+    CAST(exit_code AS INTEGER) AS exit_code,
+    CAST(error_code AS INTEGER) AS error_code,
+    CASE WHEN '${FORMAT}' = 'csv' AND substr(tag, 1, 1) = '''' AND substr(tag, 2, 1) IN ('=', '+', '-', '@', chr(9), chr(13))
+         THEN substr(tag, 2) ELSE CAST(tag AS VARCHAR) END AS tag,
+    CAST(start_time AS TIMESTAMP WITH TIME ZONE) AS start_time,
+    CAST(end_time AS TIMESTAMP WITH TIME ZONE) AS end_time,
+    CAST(total_time_s AS DOUBLE) AS total_time_s,
     CAST(run_id AS VARCHAR) AS run_id,
     CAST(day AS VARCHAR) AS day
 FROM step_hosts_files;

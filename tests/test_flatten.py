@@ -70,6 +70,11 @@ def test_seed_example_flattens_exactly() -> None:
             "result_type_text": "Success",
             "outcome": "success",
             "bk_host_id": None,
+            # the v3 per-host columns: v2 sends none of them
+            **dict.fromkeys(
+                ("ipv6", "bk_agent_id", "exit_code", "error_code", "tag")
+                + ("start_time", "end_time", "total_time_s")
+            ),
             "run_id": "run-1",
             "day": "2019-06-07",
         }

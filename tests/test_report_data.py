@@ -182,10 +182,10 @@ def _write_part(folder: Path, fmt: str, spec: TableSpec, rows: list[dict[str, An
     names = [f.name for f in spec.schema if f.name not in spec.partition_by or not rows]
     schema = pa.schema([spec.schema.field(n) for n in names])
     if fmt == "parquet":
-        table = pa.Table.from_pylist([{n: r[n] for n in names} for r in rows], schema=schema)
+        table = pa.Table.from_pylist([{n: r.get(n) for n in names} for r in rows], schema=schema)
         pq.write_table(table, folder / "part-0.parquet")
         return
-    lines = [",".join(names)] + [",".join(_csv_cell(r[n]) for n in names) for r in rows]
+    lines = [",".join(names)] + [",".join(_csv_cell(r.get(n)) for n in names) for r in rows]
     (folder / "part-0.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs
 
 import orjson
 
-from . import endpoints_v2, endpoints_v3
+from . import endpoints_v2, endpoints_v3, iplogs
 from .auth import AUTH_KEYS, Credentials, authenticate, read_authorization
 from .context import Call, Endpoint, EndpointContext
 from .data import SimData
@@ -36,6 +36,7 @@ V2_ROUTES: dict[str, Endpoint] = {
 JOBV3_ROUTES: dict[str, Endpoint] = {
     ESB_JOBV3 + "get_job_instance_status/": endpoints_v3.get_job_instance_status,
     ESB_JOBV3 + "get_job_instance_list/": endpoints_v3.get_job_instance_list,
+    ESB_JOBV3 + "batch_get_job_instance_ip_log/": iplogs.batch_get_job_instance_ip_log,
 }
 NOT_FOUND = ApiFailure(1306404, "Not found, component class not found", origin="esb")
 COMPONENT_ERROR = ApiFailure(
@@ -93,8 +94,11 @@ class App:
         clock: Callable[[], float],
         deny_biz: frozenset[int] = frozenset(),
         finish_after_polls: int | None = None,
+        gateway_stage: str | None = None,
     ) -> None:
         self.data = data
+        #: the API gateway v3 stage served under /api/bk-job/ (None: no gateway)
+        self.gateway_stage = gateway_stage
         self.ctx = EndpointContext(data, finish_after_polls=finish_after_polls)
         #: businesses where the user lacks IAM view_history: every call answers 9900403
         self.deny_biz = deny_biz
@@ -109,6 +113,10 @@ class App:
         self._hang_cond = threading.Condition()
 
     def handle(self, req: Request) -> Reply:
+        if self.gateway_stage is not None and req.path.startswith("/api/bk-job/"):
+            from .gateway import handle_gateway  # the gateway flavour (gateway.py)
+
+            return handle_gateway(self, req, self.gateway_stage)
         path = req.path if req.path.endswith("/") else req.path + "/"
         endpoint = self.routes.get(path)
         if endpoint is None or req.method not in ("GET", "POST"):

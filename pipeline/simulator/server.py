@@ -173,9 +173,12 @@ class Simulator:
         clock: Callable[[], float] = time.monotonic,
         deny_biz: Iterable[int] = (),
         finish_after_polls: int | None = None,
+        gateway_stage: str | None = "prod",
     ) -> None:
         """``jobv3``: serve the jobv3 endpoints (default: in Job 3.x mode only; a 2.x
-        platform has none). ``clock``: the rps limiter's clock, for tests.
+        platform has none); the API gateway v3 paths (``/api/bk-job/<stage>/api/v3/``)
+        are served with them (``gateway_stage=None``: never).
+        ``clock``: the rps limiter's clock, for tests.
         ``deny_biz``: businesses answered with 9900403 (no IAM permission).
         ``finish_after_polls``: an unfinished step reads as finished (Success) from its
         N+1-th get_step_instance_status answer on (for ``--wait-finished``)."""
@@ -193,6 +196,7 @@ class Simulator:
             clock=clock,
             deny_biz=frozenset(deny_biz),
             finish_after_polls=finish_after_polls,
+            gateway_stage=gateway_stage if (data.job3 if jobv3 is None else jobv3) else None,
         )
         self._address = (host, port)
         self._httpd: _Server | None = None
