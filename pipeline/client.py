@@ -8,6 +8,7 @@ Messages name the API, never the URL (it may carry credentials) and never a secr
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -175,12 +176,20 @@ def _query(params: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-def new_session(pool_size: int) -> requests.Session:
+def new_session(pool_size: int, base_url: str = "") -> requests.Session:
     session = requests.Session()
     adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(pool_size, 1), max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
+    # requests reads the proxy, netrc and CA bundle variables on every call (most of its
+    # CPU per call here); read them once, as requests would, and stop it reading again
+    session.trust_env = False
+    if base_url:
+        session.proxies.update(requests.utils.get_environ_proxies(base_url))
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
     return session
 
 
@@ -200,7 +209,7 @@ class ApiClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.credentials = credentials
-        self.session = session or new_session(pool_size)
+        self.session = session or new_session(pool_size, self.base_url)
         self.timeout = timeout
         self.flavour: Flavour = flavour or EsbV2()
         self._auth_header = credentials.header()
