@@ -50,7 +50,7 @@ def fetch_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--step", "steps", multiple=True, metavar="BIZ:JOB:STEP"),
         click.option("--job", "jobs", multiple=True, metavar="BIZ:JOB"),
         click.option("--out", type=click.Path(path_type=str), help="Output folder [./out]."),
-        click.option("--format", type=click.Choice(["parquet", "csv"]), help="[parquet]"),
+        click.option("--format", type=click.Choice(["parquet", "csv", "delta"]), help="[parquet]"),
         click.option("--api-url", metavar="URL", help="ESB / API gateway base URL."),
         click.option("--config", "config", type=click.Path(path_type=Path), help="TOML file."),
         click.option("--concurrency", type=click.IntRange(min=1), help="Requests in flight [8]."),

@@ -64,7 +64,7 @@ class Settings:
     username: str | None = None
     token: Secret | None = None
     out: Path = Path("out")
-    format: Literal["parquet", "csv"] = "parquet"
+    format: Literal["parquet", "csv", "delta"] = "parquet"
     concurrency: int = DEFAULT_CONCURRENCY
     rps: float | None = None
     timeout: float = DEFAULT_TIMEOUT_S
@@ -112,7 +112,7 @@ _BOOL_KEYS: Final = frozenset(
     {"resume", "csv_bom", "csv_raw", "quiet", "verbose", "with_logs", "refresh_unfinished"}
 )
 _CHOICES: Final = {
-    "format": ("parquet", "csv"),
+    "format": ("parquet", "csv", "delta"),
     "log_format": ("text", "json"),
     "api": ("auto", "esb-v2", "esb-v3", "apigw"),
 }

@@ -22,7 +22,6 @@ import requests
 
 from pipeline.client import ApiClient, Credentials
 from pipeline.config import Settings, require_api
-from pipeline.dataset import DatasetWriter
 from pipeline.errors import ApiError, Interrupted
 from pipeline.fetcher import Fetcher, FetchResult
 from pipeline.flatten import Answer, FlattenContext, error_batch, flatten, job_info
@@ -34,6 +33,7 @@ from pipeline.ledger import Ledger, failed_refs, step_item_key, stops_at_once
 from pipeline.logs import log
 from pipeline.manifest import Manifest, write_manifest
 from pipeline.metrics import write_metrics
+from pipeline.outputs import TableWriter, open_writer
 from pipeline.progress import tracker
 from pipeline.ratelimit import RateLimiter
 from pipeline.retry import RetryPolicy
@@ -74,7 +74,7 @@ class RunResult:
 class _Batcher:
     """Answers waiting to be flattened and written, and item keys waiting for a checkpoint."""
 
-    writer: DatasetWriter
+    writer: TableWriter
     ctx: FlattenContext
     ledger: Ledger
     checkpoint_every: int = CHECKPOINT_EVERY
@@ -202,8 +202,7 @@ def export(
     fetcher = Fetcher(client, concurrency=settings.concurrency, policy=policy,
                       limiter=limiter, on_retry=count_retry,
                       sleep=tuning.sleep, stop_on=stops_at_once)  # fmt: skip
-    with DatasetWriter(settings.out, run_id=run_id, fmt=settings.format, resume=settings.resume,
-                       csv_bom=settings.csv_bom, csv_raw=settings.csv_raw) as writer:  # fmt: skip
+    with open_writer(settings, run_id) as writer:
         resumed = writer.resumed_items() if settings.resume else set()
         ledger.adopt_resumed(resumed)
         todo = [r for r in wanted if r.key not in resumed]

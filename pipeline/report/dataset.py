@@ -15,16 +15,18 @@ from typing import Literal
 
 import duckdb
 
+from pipeline.delta.read import is_delta, parquet_scan
 from pipeline.errors import OutputError, UsageError
 from pipeline.resources import sql_dir
 from pipeline.schema import TABLES
 
-Format = Literal["parquet", "csv"]
+Format = Literal["parquet", "csv", "delta"]
 FORMATS: tuple[Format, ...] = ("parquet", "csv")
 
 #: what ``${READ_OPTIONS}`` becomes in ``sql/views.sql``, per format
 READ_OPTIONS: dict[Format, str] = {
     "parquet": "",
+    "delta": "",  # read through the Delta log: see connect()
     "csv": (
         ", header = true, delim = ',', quote = '\"', escape = '\"', all_varchar = true, "
         "allow_quoted_nulls = false"
@@ -36,6 +38,7 @@ READ_OPTIONS: dict[Format, str] = {
 #: many metric queries read is cached after.
 CACHED_TABLES: dict[Format, tuple[str, ...]] = {
     "parquet": (),
+    "delta": (),
     "csv": ("steps", "step_hosts", "fetch_errors"),
 }
 CACHED_VIEWS: tuple[str, ...] = ("step_results",)
@@ -65,6 +68,8 @@ def locate(data_dir: str | Path) -> Dataset:
     if not root.is_dir():
         raise UsageError(f"{root}: no such directory")
     root = root.resolve()
+    if is_delta(root / "steps"):  # --format delta: tables with files in their newest version
+        return Dataset(root, "delta", frozenset(t for t in TABLES if parquet_scan(root / t)))
     found = {fmt: frozenset(t for t in TABLES if _has_files(root / t, fmt)) for fmt in FORMATS}
     usable = [fmt for fmt in FORMATS if found[fmt] & {"steps", "step_hosts"}]
     if not usable:
@@ -119,6 +124,10 @@ def connect(dataset: Dataset, window: str | None = None) -> duckdb.DuckDBPyConne
         con.execute("SET enable_progress_bar = false")
         for statement in _statements(_fill(dataset)):
             source = _SOURCE_VIEW.search(statement)
+            if source and dataset.format == "delta" and source.group(1) in dataset.tables:
+                scan = parquet_scan(dataset.root / source.group(1))
+                view = f"{source.group(1)}_files"
+                statement = f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM {scan}"
             if source and source.group(1) not in dataset.tables:
                 con.register(
                     f"{source.group(1)}_files", TABLES[source.group(1)].schema.empty_table()
