@@ -57,6 +57,8 @@ class Tuning:
     checkpoint_every: int = CHECKPOINT_EVERY
     #: first pause of --wait-finished (it doubles up to a minute)
     poll_initial_s: float = POLL_INITIAL_S
+    #: "now" for --since/--until spans and the discovery window (None: the wall clock)
+    now: datetime | None = None
 
 
 @dataclass
@@ -178,7 +180,7 @@ def export(
     tuning = tuning or Tuning()
     require_api(settings)
     explicit = list(refs) + (failed_refs(settings.retry_failed) if settings.retry_failed else [])
-    asked = check_request(settings, explicit)  # bad usage fails here, before any call
+    asked = check_request(settings, explicit, tuning.now)  # bad usage: before any call
     started = datetime.now(UTC)
     run_id = new_run_id(started)
     assert settings.api_url
