@@ -138,6 +138,8 @@ def failed_refs(out: Path) -> list[Ref]:
         raise OutputError(f"{folder}: cannot read fetch_errors ({exc})") from None
     refs: list[Ref] = []
     for biz, job, step in zip(*(table.column(i).to_pylist() for i in range(3)), strict=True):
+        if job is None:
+            continue  # a business discovery could not list: run the discovery again
         refs.append(JobRef(biz, job) if step is None else StepRef(biz, job, step))
     return refs
 

@@ -12,6 +12,7 @@ from pipeline.client import ApiClient, Credentials
 from pipeline.config import Secret
 from pipeline.discovery import discover
 from pipeline.flavours import Apigw, EsbV3
+from pipeline.ids import JobRef
 from pipeline.intake import retrying
 from pipeline.ratelimit import RateLimiter
 from pipeline.retry import RetryPolicy
@@ -122,3 +123,14 @@ def test_refresh_unfinished_without_discovery(tmp_path: Path) -> None:
         again = fetch(settings_for(sim.base_url, tmp_path, refresh_unfinished=True), [],
                       tuning=TUNING)  # fmt: skip
     assert running and again.manifest.requested == len(running)
+
+
+def test_retry_failed_skips_a_business_listing_error(tmp_path: Path) -> None:
+    data = SimData(seed=10, jobs=30, job3=True, days=1)
+    with Simulator(data, app_code=APP_CODE, app_secret=APP_SECRET, deny_biz=[1001]) as sim:
+        fetch(settings_for(sim.base_url, tmp_path / "a", since="12h", biz=(1001,)), [],
+              tuning=TUNING)  # fmt: skip
+        job = data.job_at(0)
+        again = fetch(settings_for(sim.base_url, tmp_path / "b", retry_failed=tmp_path / "a"),
+                      [JobRef(job.bk_biz_id, job.job_instance_id)], tuning=TUNING)  # fmt: skip
+    assert again.exit_code == 0 and again.manifest.requested == 1
