@@ -7,6 +7,7 @@ column by column, a whole result group at a time, because large steps have thous
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -77,6 +78,9 @@ def to_float(value: Any) -> float | None:
         return None
 
 
+_PLAIN_TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
+
+
 def parse_time(value: Any, tz: ZoneInfo) -> datetime | None:
     """'YYYY-MM-DD HH:mm:ss' in the API's zone (2.x docs add ' +0800'), or epoch ms/s."""
     if value is None or value == "" or isinstance(value, bool):
@@ -86,6 +90,8 @@ def parse_time(value: Any, tz: ZoneInfo) -> datetime | None:
         return datetime.fromtimestamp(seconds, UTC) if seconds > 0 else None
     text = str(value).strip()
     try:
+        if _PLAIN_TIME.fullmatch(text):  # the common case, 30x faster than strptime
+            return datetime.fromisoformat(text).replace(tzinfo=tz).astimezone(UTC)
         if len(text) > 19 and text[19:].strip()[:1] in "+-":
             return datetime.strptime(text, "%Y-%m-%d %H:%M:%S %z").astimezone(UTC)
         return datetime.strptime(text[:19], "%Y-%m-%d %H:%M:%S").replace(tzinfo=tz).astimezone(UTC)
@@ -134,19 +140,11 @@ class _Columns:
         name, type_ = field.name, field.type
         if all(name not in varying for _, _, varying in self.groups):
             return pa.array([c.get(name) for _, c, _ in self.groups], type_).take(repeat)
-        parts = [
-            _array(varying[name], type_) if name in varying else _repeated(c.get(name), n, type_)
-            for n, c, varying in self.groups
-        ]
-        return pa.concat_arrays(parts)
-
-
-def _array(values: list[Any] | pa.Array, type_: pa.DataType) -> pa.Array:
-    return values if isinstance(values, pa.Array) else pa.array(values, type_)
-
-
-def _repeated(value: Any, n: int, type_: pa.DataType) -> pa.Array:
-    return pa.array([value], type_).take(np.zeros(n, np.int64))
+        # one conversion per batch: pa.array has a fixed cost per call (~0.2 ms for strings)
+        values: list[Any] = []
+        for n, constant, varying in self.groups:
+            values.extend(varying[name] if name in varying else [constant.get(name)] * n)
+        return pa.array(values, type_)
 
 
 def _target_count(target_ips: Any) -> int | None:
@@ -189,19 +187,29 @@ def _v3_host_columns(ips: list[Mapping[str, Any]], tz: ZoneInfo) -> dict[str, li
     }
 
 
-def _host_columns(ips: list[Any]) -> dict[str, pa.Array] | None:
+_INT_OR_NONE = frozenset({int, type(None)})
+_STR_OR_NONE = frozenset({str, type(None)})
+
+
+def _host_columns(ips: list[Any]) -> dict[str, list[Any]] | None:
     """bk_cloud_id, ip and bk_host_id of a group whose entries are all well-formed (dicts with
-    integer IDs and string IPs); None otherwise."""
+    integer IDs and string IPs, checked by type, not one by one); None otherwise."""
     try:
         cloud = [h.get("bk_cloud_id") for h in ips]
         ip = [h.get("ip") for h in ips]
-        columns = {"bk_cloud_id": pa.array(cloud, pa.int64()), "ip": pa.array(ip, pa.string())}
-        if sum(map(len, ips)) == 2 * len(ips) and None not in cloud and None not in ip:
-            return columns  # every entry is exactly {bk_cloud_id, ip} (2.x): no bk_host_id
-        columns["bk_host_id"] = pa.array([h.get("bk_host_id") for h in ips], pa.int64())
-        return columns
-    except (AttributeError, TypeError, pa.ArrowInvalid, pa.ArrowTypeError):
+    except AttributeError:
         return None
+    if not (_INT_OR_NONE.issuperset(map(type, cloud)) and _STR_OR_NONE.issuperset(map(type, ip))):
+        return None
+    columns = {"bk_cloud_id": cloud, "ip": ip}
+    if sum(map(len, ips)) == 2 * len(ips) and None not in cloud and None not in ip:
+        return columns  # every entry is exactly {bk_cloud_id, ip} (2.x): no bk_host_id
+    host_ids = [h.get("bk_host_id") for h in ips]
+    return (
+        {**columns, "bk_host_id": host_ids}
+        if _INT_OR_NONE.issuperset(map(type, host_ids))
+        else None
+    )
 
 
 def _host_columns_slow(ips: list[Mapping[str, Any]]) -> dict[str, list[Any]]:
