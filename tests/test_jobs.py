@@ -264,3 +264,24 @@ def test_end_to_end_jobs_match_the_simulator(tmp_path: Path) -> None:
         assert row["steps"] == len(job.steps)
         want_run = second if job is jobs[0] else first
         assert row["run_id"] == want_run.manifest.run_id
+
+
+def test_job_answers_survive_a_resume(tmp_path: Path) -> None:
+    with pytest.raises(KeyboardInterrupt), DatasetWriter(tmp_path, run_id="r1") as w:
+        w.write("steps", steps([1, 2], 7))
+        w.write_job_info(info_batch(7, "nightly deploy"))
+        w.checkpoint(["job:2:7"])
+        raise KeyboardInterrupt
+    with DatasetWriter(tmp_path, run_id="r2", resume=True) as w:
+        assert w.resumed_items() == {"job:2:7"}
+        w.commit({})
+    assert published_jobs(tmp_path)[7]["name"] == "nightly deploy"
+    assert_jobs_agree(tmp_path)
+
+
+def test_naming_a_job_in_replace_recomputes_it(tmp_path: Path) -> None:
+    commit(tmp_path, "r1", steps([1], 7), steps([2], 8))
+    with DatasetWriter(tmp_path, run_id="r2") as w:
+        w.commit({"jobs": {(7,)}})
+    jobs = assert_jobs_agree(tmp_path)
+    assert (jobs[7]["run_id"], jobs[8]["run_id"]) == ("r2", "r1")
