@@ -209,3 +209,21 @@ def test_adaptive_limiter_converges_under_the_servers_real_rps_limit(tmp_path: P
     # one burst's worth of refusals, not a refusal per request: the client slowed down
     assert limited <= 2 * concurrency
     assert result.manifest.retries == limited
+
+
+def test_retry_failed_fetches_only_what_fetch_errors_holds(
+    data: SimData, serve: Any, refs: list[Ref], clean: Path, tmp_path: Path
+) -> None:
+    """A night with an outage on some calls, then ``--retry-failed OUT`` into the same OUT."""
+    flaky = serve(error_5xx_rate=0.5, seed=5)
+    first = fetch(settings_for(flaky.base_url, tmp_path), refs, tuning=no_wait_tuning(0))
+    failed = rows(tmp_path, "fetch_errors")
+    assert first.exit_code == 3 and 0 < len(failed) < len(refs)
+    healthy = serve()
+    settings = settings_for(healthy.base_url, tmp_path, retry_failed=tmp_path)
+    again = fetch(settings, [], tuning=no_wait_tuning(0))
+    assert again.exit_code == 0 and again.manifest.requested == len(failed)
+    asked = step_outcomes(healthy)
+    assert asked == {"ok": len(failed)}  # those IDs and no others
+    assert rows(tmp_path, "fetch_errors") == []
+    assert rows(tmp_path, "steps") == rows(clean, "steps")
