@@ -263,3 +263,11 @@ def test_an_empty_dataset_gives_a_clear_incident_page(tmp_path: Path, fmt: str) 
     page = parse_html(render_report(root, since=SINCE, until=UNTIL).read_text(encoding="utf-8"))
     assert "No data" in page.find("section", id="no-data").text
     assert page.find(data_metric="hosts").attrs["data-value"] == "0"
+
+
+def test_navigation_links_point_at_sections(page: Node, dataset: Path, tmp_path: Path) -> None:
+    empty = render_report(dataset, tmp_path / "e.html", since="2030-01-01", until="2030-01-02")
+    for shown in (page, parse_html(empty.read_text(encoding="utf-8"))):
+        ids = {n.attrs["id"] for n in shown.iter() if "id" in n.attrs}
+        links = [a.attrs["href"] for a in shown.find("nav").find_all("a")]
+        assert links and all(href[1:] in ids for href in links), links
