@@ -112,12 +112,13 @@ def night(steps: int, hosts: int) -> Iterator[tuple[tuple[int, int, int, int], b
 
 
 def timed_night(steps: int, hosts: int, spent: list[float]) -> Iterator[Any]:
-    """The night, adding the time spent generating it to ``spent[0]``."""
+    """The night, adding the wall and CPU time spent generating it to ``spent[0]``, [1]."""
     it = night(steps, hosts)
     while True:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         item = next(it, None)
         spent[0] += time.perf_counter() - t
+        spent[1] += time.process_time() - c
         if item is None:
             return
         yield item
@@ -274,7 +275,7 @@ def child(name: str, args: list[str]) -> None:
     out.mkdir(parents=True)
     for module in PRELOAD.get(name, ()):  # imports are not what (a) measures
         __import__(module)
-    spent, extra, t0 = [0.0], {}, time.perf_counter()
+    spent, extra, t0, c0 = [0.0, 0.0], {}, time.perf_counter(), time.process_time()
     if name in IN_PROCESS:
         rows = IN_PROCESS[name](timed_night(int(args[0]), int(args[1]), spent), out)
     elif name == "script":
@@ -283,7 +284,10 @@ def child(name: str, args: list[str]) -> None:
         rows, fetch_s = floor_http(args[0], args[1], out)
         extra["fetch_s"] = fetch_s
     seconds = time.perf_counter() - t0 - spent[0]
-    print(json.dumps({"seconds": seconds, "rows": rows, "generate_s": spent[0], **extra}))
+    cpu = time.process_time() - c0 - spent[1]
+    print(
+        json.dumps({"seconds": seconds, "cpu": cpu, "rows": rows, "generate_s": spent[0], **extra})
+    )
 
 
 def measure(argv: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
@@ -299,7 +303,8 @@ def measure(argv: list[str], env: dict[str, str] | None = None) -> dict[str, Any
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(argv[:5])}...: exit {proc.returncode}")
     found: dict[str, Any] = json.loads(text.splitlines()[-1]) if text.strip() else {}
-    return {**found, "wall": time.perf_counter() - t0, "rss": usage.ru_maxrss / 1024}
+    cpu = usage.ru_utime + usage.ru_stime
+    return {"cpu": cpu, **found, "wall": time.perf_counter() - t0, "rss": usage.ru_maxrss / 1024}
 
 
 def _me(*args: object) -> list[str]:
@@ -307,8 +312,15 @@ def _me(*args: object) -> list[str]:
 
 
 def _row(label: str, r: dict[str, Any], base: dict[str, Any] | None, key: str) -> str:
-    ratio = f"{r[key] / base[key]:.1f}x" if base else "-"
-    return f"| {label} | {r['rows']:,} | {r[key]:.2f} | {r['rss']:,.0f} | {ratio} |"
+    ratio = f"{r[key] / base[key]:.1f}x / {r['cpu'] / base['cpu']:.1f}x" if base else "-"
+    cells = f"{r['rows']:,} | {r[key]:.2f} | {r['cpu']:.2f} | {r['rss']:,.0f}"
+    return f"| {label} | {cells} | {ratio} |"
+
+
+HEADER = (
+    "| variant | host rows | seconds | CPU s | peak RSS MiB | time / ours (wall / CPU) |\n"
+    "|---|---|---|---|---|---|"
+)
 
 
 def part_a(tmp: Path) -> None:
@@ -317,15 +329,17 @@ def part_a(tmp: Path) -> None:
     double = measure(_me("run", "ours", 2 * steps, 2 * hosts, tmp / "ours2"))
     ours_r, pandas_r, floor_r = runs["ours"], runs["pandas"], runs["floor"]
     print(f"\n(a) in-process night: {steps:,} steps, {hosts:,} host rows (max {MAX_HOSTS:,}/step)")
-    print("| variant | host rows | seconds | peak RSS MiB | time / ours |\n|---|---|---|---|---|")
+    print(HEADER)
     print(_row("ours: classify + flatten + DatasetWriter", ours_r, None, "seconds"))
     print(_row("pandas: json.loads + json_normalize + to_parquet", pandas_r, ours_r, "seconds"))
     print(_row("floor: orjson + Arrow columns + write_table", floor_r, ours_r, "seconds"))
     print(_row("ours, twice the night", double, ours_r, "seconds"))
     print(f"generating the answers took {ours_r['generate_s']:.2f} s (left out)")
     _targets(
-        ("faster than pandas >= 10x", pandas_r["seconds"] / ours_r["seconds"], 10, True),
-        ("time / floor <= 2x", ours_r["seconds"] / floor_r["seconds"], 2, False),
+        ("faster than pandas >= 10x, wall", pandas_r["seconds"] / ours_r["seconds"], 10, True),
+        ("faster than pandas >= 10x, CPU", pandas_r["cpu"] / ours_r["cpu"], 10, True),
+        ("time / floor <= 2x, wall", ours_r["seconds"] / floor_r["seconds"], 2, False),
+        ("time / floor <= 2x, CPU", ours_r["cpu"] / floor_r["cpu"], 2, False),
         ("peak RSS < 500 MiB", ours_r["rss"], 500, False),
         ("RSS growth, 2x hosts <= 10%", 100 * (double["rss"] / ours_r["rss"] - 1), 10, False),
     )
@@ -366,7 +380,7 @@ def part_b(tmp: Path) -> None:
         proc.wait(60)
     steps = HTTP_JOBS * HTTP_STEPS_PER_JOB
     print(f"\n(b) over HTTP, simulator in its own process: {steps:,} steps of {HTTP_HOSTS} hosts")
-    print("| variant | host rows | seconds | peak RSS MiB | time / ours |\n|---|---|---|---|---|")
+    print(HEADER)
     print(_row("bkjob-export fetch --concurrency 8", ours_r, None, "wall"))
     print(
         _row("script: 8 threads requests + json_normalize + to_parquet", script_r, ours_r, "wall")
@@ -374,8 +388,10 @@ def part_b(tmp: Path) -> None:
     print(_row("floor: 8 threads raw fetch + floor of (a)", floor_r, ours_r, "wall"))
     print(f"the floor's raw fetch alone: {floor_r['fetch_s']:.2f} s; seconds are whole processes")
     _targets(
-        ("faster than the script >= 4x", script_r["wall"] / ours_r["wall"], 4, True),
-        ("time / floor <= 2x", ours_r["wall"] / floor_r["wall"], 2, False),
+        ("faster than the script >= 4x, wall", script_r["wall"] / ours_r["wall"], 4, True),
+        ("faster than the script >= 4x, CPU", script_r["cpu"] / ours_r["cpu"], 4, True),
+        ("time / floor <= 2x, wall", ours_r["wall"] / floor_r["wall"], 2, False),
+        ("time / floor <= 2x, CPU", ours_r["cpu"] / floor_r["cpu"], 2, False),
         ("peak RSS < 400 MiB", ours_r["rss"], 400, False),
     )
 

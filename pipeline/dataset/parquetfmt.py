@@ -16,9 +16,17 @@ ROW_GROUP_ROWS = 128 * 1024
 COMPRESSION = "zstd"
 
 
+#: strings with (nearly) one value per row: a dictionary only costs time and space there
+UNIQUE_STRINGS = frozenset({"ip", "ipv6", "bk_agent_id", "message"})
+
+
 def _dictionary_columns(schema: pa.Schema) -> list[str]:
-    # names, outcomes, IPs, codes repeat a lot; IDs and timestamps do not
-    return [f.name for f in schema if pa.types.is_string(f.type) or f.type == pa.int32()]
+    # names, outcomes, texts, run IDs and codes repeat a lot; IDs, IPs and timestamps do not
+    return [
+        f.name
+        for f in schema
+        if (pa.types.is_string(f.type) and f.name not in UNIQUE_STRINGS) or f.type == pa.int32()
+    ]
 
 
 class ParquetSink:
