@@ -1,11 +1,8 @@
 """Spark runs the same SQL: sql/metrics/*.sql on PySpark (local mode) over a Parquet dataset
 written by the pipeline give the same figures as DuckDB (the report's engine).
 
-Spark's views: each table from ``spark.read.parquet(OUT/<table>)`` (Hive partitions found
-from the folder names; partition type inference off, so ``day`` stays a string as in the
-DuckDB views, and ``bk_biz_id`` is cast to BIGINT), then layer 3 of sql/views.sql (portable)
-with ``CREATE OR REPLACE VIEW`` made ``... TEMP VIEW`` (Spark will not store a view over
-temporary views), then every metric file unchanged.
+Spark's views come from :mod:`pipeline.sparkviews` (each table from ``spark.read.parquet``,
+then layer 3 of sql/views.sql as temp views); every metric file runs unchanged.
 
 One Spark session for the module (it takes 10-20 s to start). Without pyspark the module
 fails under CI=true (pyspark is a test extra) and skips elsewhere, with the reason.
@@ -14,7 +11,6 @@ fails under CI=true (pyspark is a test extra) and skips elsewhere, with the reas
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -26,10 +22,9 @@ import pytest
 from pipeline.ids import StepRef
 from pipeline.report.dataset import connect, locate
 from pipeline.report.metrics import metric_files, run_metrics
-from pipeline.resources import sql_dir
 from pipeline.runner import fetch
-from pipeline.schema import TABLES
 from pipeline.simulator import SimData, Simulator
+from pipeline.sparkviews import local_session, register_views
 from tests.e2e_helpers import APP_CODE, APP_SECRET, job_refs, settings_for, step_refs
 from tests.test_delta_helpers import rounded
 
@@ -43,43 +38,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::DeprecationWarning:pyspark.*"),
     pytest.mark.filterwarnings("ignore::DeprecationWarning:py4j.*"),
 ]
-
-
-def spark_session(app: str = "bkjob-export-sql") -> Any:
-    from pyspark.sql import SparkSession
-
-    return (
-        SparkSession.builder.master("local[2]")
-        .appName(app)
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
-        .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
-        .getOrCreate()
-    )
-
-
-def spark_views(spark: Any, out: Path) -> None:
-    """The tables of ``out`` and layer 3 of sql/views.sql as Spark temp views."""
-    for name, spec in TABLES.items():
-        frame = spark.read.parquet(str(out / name))
-        for col in spec.partition_by:
-            frame = frame.withColumn(col, frame[col].cast(_spark_type(spec, col)))
-        frame.createOrReplaceTempView(name)
-    text = (sql_dir() / "views.sql").read_text(encoding="utf-8")
-    portable = text[text.index("-- 3. convenience views") :]
-    for statement in _statements(portable):
-        spark.sql(statement.replace("CREATE OR REPLACE VIEW", "CREATE OR REPLACE TEMP VIEW"))
-
-
-def _spark_type(spec: Any, col: str) -> str:
-    return "bigint" if str(spec.schema.field(col).type) == "int64" else "string"
-
-
-def _statements(script: str) -> list[str]:
-    chunks = [re.sub(r"(?m)^\s*--.*$", "", s).strip() for s in script.split(";\n")]
-    return [c.rstrip(";") for c in chunks if c]
 
 
 def plain(value: Any) -> Any:
@@ -109,8 +67,8 @@ def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def spark(out: Path) -> Iterator[Any]:
-    session = spark_session()
-    spark_views(session, out)
+    session = local_session("bkjob-export-test")
+    register_views(session, out)
     yield session
     session.stop()
 
