@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -223,6 +224,22 @@ def demo(out: Path, seed: int, jobs: int, fmt: str, job3: bool) -> None:
     sys.exit(result.exit_code)
 
 
+@cli.command()
+@click.option("--api-url", metavar="URL", help="ESB / API gateway base URL.")
+@click.option("--config", "config", type=click.Path(path_type=Path), help="TOML file.")
+@click.option("--biz", metavar="N[,N...]", help="Businesses whose permission to check.")
+@api_options
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Per call [30 s].")
+@click.pass_context
+def check(ctx: click.Context, /, config: Path | None, **_: Any) -> None:
+    """First contact: URL, credentials, permissions, API flavour and Job generation."""
+    from pipeline.check import run_check
+
+    report = run_check(_settings(ctx, config))
+    click.echo(report.text())
+    sys.exit(report.exit_code)
+
+
 @cli.command("fake-api")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(min=0, max=65535), default=0, show_default=True)
@@ -246,11 +263,14 @@ def demo(out: Path, seed: int, jobs: int, fmt: str, job3: bool) -> None:
 @click.option("--fault-seed", type=int, default=0, show_default=True)
 @click.option("--deny-biz", type=int, multiple=True, help="Answer 9900403 for this business.")
 @click.option("--finish-after-polls", type=click.IntRange(min=0), help="Running steps finish.")
+@click.option("--now", "now_text", metavar="WHEN", help="Simulated now [2026-11-28T08:00Z].")
 def fake_api(host: str, port: int, seed: int, jobs: int, job3: bool, ids_out: Path | None,
              app_code: str | None, app_secret: str | None, latency_ms: float,
              rps_limit: float | None, fault_seed: int, deny_biz: tuple[int, ...],
-             finish_after_polls: int | None, **rates: float) -> None:  # fmt: skip
+             finish_after_polls: int | None, now_text: str | None,
+             **rates: float) -> None:  # fmt: skip
     """Serve the BlueKing JOB API simulator on loopback (first stdout line: its URL)."""
+    from pipeline.discovery import parse_when
     from pipeline.simulator import FaultConfig, serve_fake_api
 
     try:
@@ -260,7 +280,9 @@ def fake_api(host: str, port: int, seed: int, jobs: int, job3: bool, ids_out: Pa
         raise UsageError(f"fake-api: {exc}") from None
     serve_fake_api(seed=seed, jobs=jobs, host=host, port=port, app_code=app_code,
                    app_secret=app_secret, ids_out=ids_out, job3=job3, faults=faults,
-                   deny_biz=deny_biz, finish_after_polls=finish_after_polls)  # fmt: skip
+                   deny_biz=deny_biz, finish_after_polls=finish_after_polls,
+                   now=parse_when(now_text, datetime.now(UTC), UTC, "--now") if now_text else None,
+                   )  # fmt: skip
 
 
 @cli.command()

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
@@ -40,7 +40,7 @@ JobKey = tuple[int, int]
 Send = Callable[[ApiRequest], Any]
 
 
-def parse_when(text: str, now: datetime, tz: ZoneInfo, option: str) -> datetime:
+def parse_when(text: str, now: datetime, tz: tzinfo, option: str) -> datetime:
     """ISO-8601 (no offset: ``tz``) or a span back from ``now``; aware, UTC-comparable."""
     span = _SPAN.match(text)
     if span:
