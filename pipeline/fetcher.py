@@ -9,9 +9,10 @@ the pool (with a 0.5 s backoff and 20 ms calls it would idle most of it).
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -131,20 +132,24 @@ class Fetcher:
         workers = WORKERS_PER_SLOT * self.concurrency
         window = workers + self.concurrency  # a few queued, so a free worker never waits
         todo = iter(refs)
+        # finished calls queue up as they end: O(1) per result, where wait(FIRST_COMPLETED)
+        # would look at every pending future for each one
+        finished: queue.SimpleQueue[Future[FetchResult]] = queue.SimpleQueue()
         with ThreadPoolExecutor(workers, thread_name_prefix="fetch") as pool:
-            pending: set[Future[FetchResult]] = set()
+            pending = 0
             try:
                 while True:
-                    while len(pending) < window and not self._stop.is_set():
+                    while pending < window and not self._stop.is_set():
                         ref = next(todo, None)
                         if ref is None:
                             break
-                        pending.add(pool.submit(self.fetch_one, ref))
+                        pool.submit(self.fetch_one, ref).add_done_callback(finished.put)
+                        pending += 1
                     if not pending:
                         break
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        yield future.result()
+                    future = finished.get()
+                    pending -= 1
+                    yield future.result()
             except BaseException:
                 # Ctrl-C or a consumer that gave up: let in-flight calls end quickly.
                 self._stop.set()
