@@ -249,7 +249,8 @@ def floor_http(url: str, ids: str, out: Path) -> tuple[int, float]:
     """The raw fetch of every answer (bytes), then the floor of (a) over them."""
     t = time.perf_counter()
     bodies = fetch_all(url, ids, lambda r: r.content)
-    return floor(iter(bodies), out), time.perf_counter() - t
+    fetched = time.perf_counter() - t
+    return floor(iter(bodies), out), fetched
 
 
 # -- the harness -----------------------------------------------------------------------------
