@@ -55,6 +55,11 @@ def make_batch(table: str, ids: Any, **columns: Any) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(arrays, schema=spec.schema)
 
 
+def no_rows(**rows: int) -> dict[str, int]:
+    """A commit's counts: every table 0 but the ones given (new tables need no test change)."""
+    return {**dict.fromkeys(TABLES, 0), **rows}
+
+
 def read_pa(out: Path, table: str, fmt: str = "parquet") -> pa.Table:
     dataset = ds.dataset(out / table, format=fmt, partitioning="hive")
     return dataset.to_table()
@@ -111,5 +116,7 @@ def digest(out: Path) -> dict[str, str]:
     return found
 
 
-def data_files(out: Path, ext: str = ".parquet") -> list[str]:
-    return sorted(p.relative_to(out).as_posix() for p in out.rglob(f"*{ext}"))
+def data_files(out: Path, ext: str = ".parquet", tables: tuple[str, ...] = ()) -> list[str]:
+    """Data files under ``out`` (only those of ``tables`` when given), relative, sorted."""
+    found = sorted(p.relative_to(out).as_posix() for p in out.rglob(f"*{ext}"))
+    return [f for f in found if not tables or f.split("/")[0] in tables]
