@@ -15,6 +15,7 @@ from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pipeline.errors import UsageError
+from pipeline.objectstore import NEEDS_DELTA, is_uri, public_uri, work_dir
 from pipeline.shard import Shard, parse_shard
 
 DEFAULT_CONCURRENCY: Final = 8
@@ -94,6 +95,8 @@ class Settings:
     ids: str | None = None
     #: --shard K/N: fetch only this share of the requested jobs (pipeline/shard.py)
     shard: Shard | None = None
+    #: --out s3://...: the tables' URI; ``out`` is then a local working folder (objectstore.py)
+    out_uri: str | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -153,6 +156,8 @@ def _coerce(key: str, value: Any, where: str) -> Any:
         raise UsageError(f"{where}: {key} must be a non-empty string")
     if key in _CHOICES and value not in _CHOICES[key]:
         raise UsageError(f"{where}: {key} must be one of {', '.join(_CHOICES[key])}")
+    if key == "out" and is_uri(value):
+        return value  # object storage: load_settings() splits it
     if key in _PATH_KEYS:
         return Path(value)
     if key == "shard":
@@ -200,6 +205,10 @@ def load_settings(
         if key in SECRET_KEYS:
             raise UsageError(f"--{key.replace('_', '-')}: credentials come from env or --config")
         merged[key] = _coerce(key, value, "--" + key.replace("_", "-"))
+    if isinstance(merged.get("out"), str):  # --out s3://bucket/prefix
+        merged["out_uri"], merged["out"] = merged["out"], work_dir(merged["out"])
+        if merged.get("format") != "delta":
+            raise UsageError(f"--out {public_uri(merged['out_uri'])}: {NEEDS_DELTA}")
     return replace(Settings(), **merged)
 
 

@@ -33,7 +33,7 @@ from pipeline.ledger import Ledger, failed_refs, step_item_key, stops_at_once
 from pipeline.logs import log
 from pipeline.manifest import Manifest, write_manifest
 from pipeline.metrics import write_metrics
-from pipeline.outputs import TableWriter, open_writer
+from pipeline.outputs import TableWriter, open_writer, publish_run
 from pipeline.progress import tracker
 from pipeline.ratelimit import RateLimiter
 from pipeline.retry import RetryPolicy
@@ -266,10 +266,11 @@ def export(
     if settings.metrics_file:
         write_metrics(settings.metrics_file, manifest)
     outcome = RunResult(manifest, settings.out)
-    if command == "run":
+    if command == "run" and not settings.out_uri:  # object storage: report via Spark/Trino
         from pipeline.report import render_report
 
         outcome.report = render_report(settings.out, settings.html)
+    publish_run(settings, run_id)  # --out s3://...: manifest and _runs/ to the bucket
     return outcome
 
 
