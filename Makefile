@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP_BASE := $(VENV)/.installed-base
 STAMP_TEST := $(VENV)/.installed-test
 
-.PHONY: help demo test check lint bench clean
+.PHONY: help demo test check lint bench bench-scale clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -36,7 +36,10 @@ lint: $(STAMP_TEST)  ## ruff format check, ruff lint, mypy strict
 check: lint test  ## lint + types + tests
 
 bench: $(STAMP_TEST)  ## benchmarks that print figures (no timed asserts)
-	$(PY) -m benchmarks
+	$(PY) -m benchmarks fetch datasets report
+
+bench-scale: $(STAMP_TEST)  ## the large-site week, scaled down (Parquet, Delta, DuckDB, Spark)
+	$(PY) -m benchmarks scale
 
 clean:  ## remove the venv and generated outputs
 	rm -rf $(VENV) demo-out out build dist .pytest_cache .mypy_cache .ruff_cache
