@@ -8,14 +8,12 @@ Messages name the API, never the URL (it may carry credentials) and never a secr
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
 import orjson
 import requests
-from requests.adapters import HTTPAdapter
 
 from pipeline.config import Secret
 from pipeline.errors import (
@@ -26,6 +24,7 @@ from pipeline.errors import (
 )
 from pipeline.flavours import ApiRequest, EsbV2, Flavour
 from pipeline.flavours.base import ESB_V2_PREFIX
+from pipeline.transport import FastSession
 
 USER_AGENT: Final = "bkjob-export"
 
@@ -177,19 +176,9 @@ def _query(params: Mapping[str, Any]) -> dict[str, str]:
 
 
 def new_session(pool_size: int, base_url: str = "") -> requests.Session:
-    session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(pool_size, 1), max_retries=0)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
+    """requests' interface on one urllib3 pool (pipeline.transport: a third of the CPU)."""
+    session = FastSession(pool_size, base_url)
     session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
-    # requests reads the proxy, netrc and CA bundle variables on every call (most of its
-    # CPU per call here); read them once, as requests would, and stop it reading again
-    session.trust_env = False
-    if base_url:
-        session.proxies.update(requests.utils.get_environ_proxies(base_url))
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    if bundle:
-        session.verify = bundle
     return session
 
 

@@ -4,15 +4,19 @@ its slot away. And the session reads the environment once, not on every call."""
 from __future__ import annotations
 
 import threading
+from base64 import b64encode
 from typing import Any
 
 import pytest
+import requests
+import urllib3
 
 from pipeline.client import new_session
 from pipeline.errors import RetriableApiError
 from pipeline.fetcher import WORKERS_PER_SLOT, Fetcher
 from pipeline.ids import StepRef
 from pipeline.retry import RetryPolicy
+from pipeline.transport import FastSession
 
 
 class FakeClient:
@@ -94,11 +98,35 @@ def test_requests_in_flight_never_exceed_concurrency() -> None:
 
 
 def test_session_reads_proxy_and_ca_settings_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("HTTPS_PROXY", "http://user:pa%40ss@proxy.example:3128")
     monkeypatch.setenv("NO_PROXY", "internal.example")
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/corp.pem")
     session = new_session(4, "https://paas.example.com")
-    assert session.trust_env is False  # no per-call environment and netrc lookups
-    assert session.proxies["https"] == "http://proxy.example:3128"
-    assert session.verify == "/etc/ssl/corp.pem"
-    assert "https" not in new_session(4, "https://internal.example").proxies  # NO_PROXY
+    assert isinstance(session, FastSession) and session.trust_env is False
+    pool = session._pool
+    assert isinstance(pool, urllib3.ProxyManager)
+    assert (pool.proxy.host, pool.proxy.port) == ("proxy.example", 3128)
+    assert pool.proxy_headers["proxy-authorization"] == "Basic " + b64encode(b"user:pa@ss").decode()
+    assert pool.connection_pool_kw["ca_certs"] == "/etc/ssl/corp.pem"
+    direct = new_session(4, "https://internal.example")._pool  # NO_PROXY
+    assert not isinstance(direct, urllib3.ProxyManager)
+
+
+class Canned(requests.adapters.BaseAdapter):
+    """A test's own adapter: answers without a network."""
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        response = requests.Response()
+        response.status_code, response._content = 200, b'{"result": true, "data": 7}'
+        response.request = request
+        return response
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_mounted_adapter_still_answers_through_requests() -> None:
+    session = new_session(2, "http://bkjob.invalid")
+    session.mount("http://", Canned())
+    answer = session.post("http://bkjob.invalid/x", data=b"{}", headers={}, timeout=1)
+    assert answer.json() == {"result": True, "data": 7}
