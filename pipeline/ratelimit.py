@@ -39,7 +39,7 @@ class RateLimiter:
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._turn = threading.Condition(threading.Lock())
+        self._turn = threading.Condition(self._lock)  # one lock guards all the state
         self._tickets = 0
         self._serving = 0
         self._next_slot = 0.0
@@ -61,13 +61,16 @@ class RateLimiter:
         cost of the cap, as at most ``n`` grants fall into any ``n`` spacings.
         """
         with self._turn:
+            now = self._clock()
+            if self._tickets == self._serving and self._ready() <= now:
+                self._grant(now)  # nobody waiting, nothing to wait for: the common case
+                return self._generation
             ticket = self._tickets
             self._tickets += 1
             while ticket != self._serving:
                 self._turn.wait()
+            now, ready = self._clock(), self._ready()
         try:
-            with self._lock:
-                now, ready = self._clock(), self._ready()
             if ready > now:
                 (sleep or self._sleep)(ready - now)
             with self._lock:
