@@ -31,6 +31,8 @@ from pipeline.intake import check_request, listing_errors, listing_keys, prepare
 from pipeline.intake import exit_code as listing_exit_code
 from pipeline.ledger import Ledger, failed_refs, step_item_key, stops_at_once
 from pipeline.logs import log
+from pipeline.logs_fetch import HostLogs
+from pipeline.logs_fetch import replace_keys as log_keys
 from pipeline.manifest import Manifest, write_manifest
 from pipeline.metrics import write_metrics
 from pipeline.outputs import TableWriter, open_writer, publish_run
@@ -85,6 +87,8 @@ class _Batcher:
     done: list[str] = field(default_factory=list)
     since_checkpoint: int = 0
     incomplete_hosts: int = 0
+    #: --with-logs: notes the failed hosts of every flushed batch
+    logs: HostLogs | None = None
 
     def add(self, answer: Answer) -> None:
         self.answers.append(answer)
@@ -101,6 +105,8 @@ class _Batcher:
         flat = flatten(self.answers, self.ctx)
         self.writer.write("steps", flat.steps)
         self.writer.write("step_hosts", flat.step_hosts)
+        if self.logs is not None:
+            self.logs.add(flat.step_hosts)
         self.writer.write_job_info(job_info(self.answers, self.ctx))
         complete = pc.sum(flat.steps.column("hosts_complete")).as_py() or 0
         self.incomplete_hosts += flat.steps.num_rows - complete
@@ -188,9 +194,8 @@ def export(
                        timeout=settings.timeout, pool_size=settings.concurrency)  # fmt: skip
     policy = tuning.retry_policy or RetryPolicy(max_retries=settings.max_retries)
     limiter = RateLimiter(settings.rps)
-    found = prepare(
-        asked, settings, client, retrying(client, policy, limiter, tuning.sleep or time.sleep)
-    )
+    send = retrying(client, policy, limiter, tuning.sleep or time.sleep)  # discovery, logs
+    found = prepare(asked, settings, client, send)
     wanted = dedupe(explicit + list(found.refs))
     wanted = shard_select(wanted, settings.shard)  # --shard K/N: this host's share (may be none)
     ledger = Ledger(concurrency=settings.concurrency, requested=wanted)
@@ -210,6 +215,7 @@ def export(
         todo = [r for r in wanted if r.key not in resumed]
         batcher = _Batcher(writer, FlattenContext(settings.tz, run_id), ledger,
                            tuning.checkpoint_every)  # fmt: skip
+        batcher.logs = HostLogs(settings.log_tail_kib) if settings.with_logs else None
         held: dict[Ref, Answer] = {}
         log.info("run %s: %d items to fetch (%d resumed)", run_id, len(todo),
                  len(wanted) - len(todo), extra={"event": "start", "run_id": run_id})  # fmt: skip
@@ -237,6 +243,9 @@ def export(
                 "run again with --resume to fetch the rest"
             ) from None
         batcher.flush()
+        if batcher.logs is not None and not fetcher.stopped:
+            for logs in batcher.logs.fetch(send, client.flavour, settings.concurrency, run_id):
+                writer.write("step_host_logs", logs)
         ledger.settle()
         if ledger.failures:
             writer.write("fetch_errors", error_batch(ledger.failures, datetime.now(UTC), run_id))
@@ -244,8 +253,10 @@ def export(
             writer.write("fetch_errors", listing_errors(found, datetime.now(UTC), run_id))
         replace = ledger.replace_keys()
         replace["fetch_errors"] |= listing_keys(found)
+        if batcher.logs is not None:
+            replace["step_host_logs"] = log_keys(ledger.exported)
         counts = writer.commit(replace)
-    warnings = []
+    warnings = batcher.logs.warnings() if batcher.logs is not None else []
     if batcher.incomplete_hosts:
         warnings.append(
             f"{batcher.incomplete_hosts} steps have incomplete host lists: the API listed hosts "

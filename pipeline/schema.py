@@ -216,7 +216,38 @@ JOBS = TableSpec(
     ),
 )
 
-TABLES: dict[str, TableSpec] = {t.name: t for t in (STEPS, STEP_HOSTS, FETCH_ERRORS, JOBS)}
+STEP_HOST_LOGS = TableSpec(
+    name="step_host_logs",
+    description=(
+        "With --with-logs: the tail of the log of each failed host of a step "
+        "(batch_get_job_instance_ip_log, latest execute_count), one row per step and host."
+    ),
+    key=("step_instance_id",),
+    partition_by=("bk_biz_id", "day"),
+    schema=pa.schema(
+        [
+            *_ID_COLS,
+            _col("bk_cloud_id", pa.int64(), "Cloud area (BK-Net) ID of the host."),
+            _col("ip", pa.string(), "Host IPv4 address."),
+            _col("bk_host_id", pa.int64(), "CMDB host ID where the API sends it."),
+            _col("log_type", pa.int32(), "1 script (script and SQL steps), 2 file."),
+            _col(
+                "log_tail",
+                pa.string(),
+                "The last --log-tail-kib KiB (default 8) of the log as sent (jobv3 logs are not "
+                "HTML-escaped); a file step's entries joined by newlines.",
+            ),
+            _col("log_truncated", pa.bool_(), "True when the log was longer than its tail."),
+            _col("fetched_at", UTC_TS, "When the log was fetched, UTC."),
+            _col("run_id", pa.string(), "The run that wrote this row."),
+            _DAY,
+        ]
+    ),
+)
+
+TABLES: dict[str, TableSpec] = {
+    t.name: t for t in (STEPS, STEP_HOSTS, FETCH_ERRORS, JOBS, STEP_HOST_LOGS)
+}
 
 #: not a published table: the job-level facts of get_job_instance_status answers, staged by
 #: a run (and checkpointed) until its commit folds them into ``jobs``

@@ -95,3 +95,19 @@ CREATE TABLE jobs (
     run_id          VARCHAR,
     day             VARCHAR
 );
+
+-- step_host_logs: key step_instance_id; partitions bk_biz_id, day
+CREATE TABLE step_host_logs (
+    bk_biz_id        BIGINT,
+    job_instance_id  BIGINT,
+    step_instance_id BIGINT,
+    bk_cloud_id      BIGINT,
+    ip               VARCHAR,
+    bk_host_id       BIGINT,
+    log_type         INTEGER,
+    log_tail         VARCHAR,
+    log_truncated    BOOLEAN,
+    fetched_at       TIMESTAMP WITH TIME ZONE,
+    run_id           VARCHAR,
+    day              VARCHAR
+);

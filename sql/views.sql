@@ -21,7 +21,7 @@
 -- Layers:
 --   1. *_files      the files as read (DuckDB only: read_parquet / read_csv with Hive
 --                   partitions; partition columns come from the folder names).
---   2. steps, step_hosts, fetch_errors, jobs
+--   2. steps, step_hosts, fetch_errors, jobs, step_host_logs
 --                   typed views with the columns of pipeline/schema.py. CAST makes CSV and
 --                   Parquet read the same; for CSV, a text cell that the writer guarded against
 --                   formula injection (a leading ' before = + - @, a tab or a carriage return)
@@ -52,6 +52,9 @@ SELECT * FROM read_${FORMAT}('${DATA_DIR}/fetch_errors/**/*.${FORMAT}', hive_par
 
 CREATE OR REPLACE VIEW jobs_files AS
 SELECT * FROM read_${FORMAT}('${DATA_DIR}/jobs/**/*.${FORMAT}', hive_partitioning = true${READ_OPTIONS});
+
+CREATE OR REPLACE VIEW step_host_logs_files AS
+SELECT * FROM read_${FORMAT}('${DATA_DIR}/step_host_logs/**/*.${FORMAT}', hive_partitioning = true${READ_OPTIONS});
 
 -- 2. typed tables ------------------------------------------------------------------------
 
@@ -157,6 +160,25 @@ SELECT
     CAST(run_id AS VARCHAR) AS run_id,
     CAST(day AS VARCHAR) AS day
 FROM jobs_files;
+
+-- step_host_logs: with --with-logs, the log tail of each failed host (one row per step, host).
+CREATE OR REPLACE VIEW step_host_logs AS
+SELECT
+    CAST(bk_biz_id AS BIGINT) AS bk_biz_id,
+    CAST(job_instance_id AS BIGINT) AS job_instance_id,
+    CAST(step_instance_id AS BIGINT) AS step_instance_id,
+    CAST(bk_cloud_id AS BIGINT) AS bk_cloud_id,
+    CASE WHEN '${FORMAT}' = 'csv' AND substr(ip, 1, 1) = '''' AND substr(ip, 2, 1) IN ('=', '+', '-', '@', chr(9), chr(13))
+         THEN substr(ip, 2) ELSE CAST(ip AS VARCHAR) END AS ip,
+    CAST(bk_host_id AS BIGINT) AS bk_host_id,
+    CAST(log_type AS INTEGER) AS log_type,
+    CASE WHEN '${FORMAT}' = 'csv' AND substr(log_tail, 1, 1) = '''' AND substr(log_tail, 2, 1) IN ('=', '+', '-', '@', chr(9), chr(13))
+         THEN substr(log_tail, 2) ELSE CAST(log_tail AS VARCHAR) END AS log_tail,
+    CAST(log_truncated AS BOOLEAN) AS log_truncated,
+    CAST(fetched_at AS TIMESTAMP WITH TIME ZONE) AS fetched_at,
+    CAST(run_id AS VARCHAR) AS run_id,
+    CAST(day AS VARCHAR) AS day
+FROM step_host_logs_files;
 
 -- 3. convenience views (portable) --------------------------------------------------------
 

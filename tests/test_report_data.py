@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 
 from pipeline import codes
 from pipeline.jobs import STEP_COLUMNS, derive_jobs, empty_info
-from pipeline.schema import FETCH_ERRORS, JOBS, STEP_HOSTS, STEPS, TableSpec
+from pipeline.schema import FETCH_ERRORS, JOBS, STEP_HOST_LOGS, STEP_HOSTS, STEPS, TableSpec
 
 SCRIPT_NAME = "<script>alert('x')</script>"
 HOSTILE_NAMES = [
@@ -153,7 +153,8 @@ def synthetic_rows(seed: int = 7, jobs: int = 60) -> dict[str, list[dict[str, An
         }
         for i in range(5)
     ]
-    return {"steps": steps, "step_hosts": hosts, "fetch_errors": errors, "jobs": job_rows(steps)}
+    return {"steps": steps, "step_hosts": hosts, "fetch_errors": errors, "jobs": job_rows(steps),
+            "step_host_logs": []}  # fmt: skip
 
 
 def job_rows(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -213,8 +214,8 @@ def make_dataset(
         if not empty
         else {t: [] for t in ("steps", "step_hosts", "fetch_errors", "jobs")}
     )
-    for spec in (STEPS, STEP_HOSTS, FETCH_ERRORS, JOBS):
-        write_table(root, fmt, spec, rows[spec.name])
+    for spec in (STEPS, STEP_HOSTS, FETCH_ERRORS, JOBS, STEP_HOST_LOGS):
+        write_table(root, fmt, spec, rows.get(spec.name, []))
     manifest = {
         "run_id": "run-1",
         "started_at": "2026-11-30T01:00:00Z",

@@ -82,6 +82,6 @@ def test_every_column_has_a_description_and_a_known_type(spec: TableSpec) -> Non
 
 
 def test_published_tables() -> None:
-    assert list(TABLES) == ["steps", "step_hosts", "fetch_errors", "jobs"]
+    assert list(TABLES) == ["steps", "step_hosts", "fetch_errors", "jobs", "step_host_logs"]
     assert JOB_INFO.name not in TABLES  # staged by a run, folded into jobs at commit
     assert TABLES["jobs"].partition_by == TABLES["steps"].partition_by

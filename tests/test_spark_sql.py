@@ -58,10 +58,12 @@ def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A Parquet dataset with every kind of row: steps and jobs of a seeded simulator."""
     data = SimData(seed=21, jobs=40)
     root = tmp_path_factory.mktemp("spark") / "out"
-    with Simulator(data, app_code=APP_CODE, app_secret=APP_SECRET) as sim:
+    # jobv3 served for the batch log API (step_host_logs); the steps still come from ESB v2
+    with Simulator(data, app_code=APP_CODE, app_secret=APP_SECRET, jobv3=True) as sim:
         missing = [StepRef(2, 999_999_990 + i, 1) for i in range(3)]  # -> fetch_errors
         refs = step_refs(data)[:60] + job_refs(data)[20:] + missing
-        assert fetch(settings_for(sim.base_url, root), refs).exit_code == 3
+        settings = settings_for(sim.base_url, root, api="esb-v2", with_logs=True)
+        assert fetch(settings, refs).exit_code == 3
     return root
 
 

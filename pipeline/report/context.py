@@ -217,6 +217,8 @@ class ReportContext:
     definitions: tuple[tuple[str, str], ...] = DEFINITIONS + NIGHTLY_DEFINITIONS
     #: the zone times are shown in; None: UTC
     tz: str | None = None
+    #: rows of failed_host_logs.sql: log tails of failing hosts (runs with --with-logs)
+    host_logs: list[Row] = field(default_factory=list)
 
 
 def headline_metrics(h: Row) -> list[Metric]:

@@ -38,6 +38,7 @@ WINDOW_METRICS = (
     "failing_hosts",
     "failed_steps",
     "fetch_errors_by_kind",
+    "failed_host_logs",
 )
 
 WINDOW_DEFINITIONS: tuple[tuple[str, str], ...] = (
@@ -96,6 +97,8 @@ class IncidentContext:
     run: RunInfo
     charts: dict[str, Chart] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: rows of failed_host_logs.sql: log tails of failing hosts (runs with --with-logs)
+    host_logs: list[Row] = field(default_factory=list)
     definitions: tuple[tuple[str, str], ...] = (
         DEFINITIONS + WINDOW_DEFINITIONS + NIGHTLY_DEFINITIONS[1:]
     )
@@ -139,6 +142,7 @@ def build_incident(
         failed_steps=steps,
         failed_steps_total=int(steps[0].step["total_failed_steps"]) if steps else 0,
         fetch_errors=results["fetch_errors_by_kind"],
+        host_logs=results.get("failed_host_logs", []),
         run=read_manifest(dataset.root),
         charts=make_charts(window, results) if has_data else {},
         notes=list(dataset.notes),

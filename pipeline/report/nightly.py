@@ -58,6 +58,7 @@ def build_context(
         causes=results["host_failure_causes"],
         by_day=results["rates_by_day"],
         fetch_errors=results["fetch_errors_by_kind"],
+        host_logs=results.get("failed_host_logs", []),
         run=read_manifest(dataset.root),
         comparison=latest_day(results["rates_by_day"]),
         charts=make_charts(results) if has_data else {},
