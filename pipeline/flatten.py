@@ -27,6 +27,7 @@ from pipeline.codes import (
     step_type_name,
 )
 from pipeline.errors import ApiError
+from pipeline.flavours.hostcols import NotFast, v3_host_lists
 from pipeline.ids import JobRef, Ref, StepRef
 from pipeline.schema import FETCH_ERRORS, JOB_INFO, STEP_HOSTS, STEPS, TableSpec
 
@@ -175,6 +176,10 @@ def _v3_host_columns(ips: list[Mapping[str, Any]], tz: ZoneInfo) -> dict[str, li
     """The nullable v3 columns of ``step_hosts``; empty when no host carries them (v2)."""
     if not any(not _V3_HOST_KEYS.isdisjoint(h) for h in ips[:1]):
         return {}
+    try:
+        return v3_host_lists(ips)
+    except NotFast:
+        pass  # not all well-formed: convert host by host
     return {
         "ipv6": [_text_or_none(h.get("ipv6")) for h in ips],
         "bk_agent_id": [_text_or_none(h.get("bk_agent_id")) for h in ips],

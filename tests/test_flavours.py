@@ -193,3 +193,15 @@ def test_facts_fill_only_what_is_missing() -> None:
     assert filled["job_instance"] == {"name": "x", "operator": "ops"}
     assert job["job_instance"]["operator"] is None  # a new dict
     assert fill_job_facts(job, {}) is job
+
+
+def test_v3_host_columns_fast_and_host_by_host_agree() -> None:
+    job = job_from_v3(v3_job())
+    fast = flatten([Answer(JobRef(2, 7), job, FETCHED)], CTX).step_hosts.to_pylist()
+    hosts = job["blocks"][0]["step_instances"][0]["step_ip_status"]
+    hosts[0] = {**hosts[0], "exit_code": "2", "start_time": float(T0)}  # needs conversion
+    slow = flatten([Answer(JobRef(2, 7), job, FETCHED)], CTX).step_hosts.to_pylist()
+    assert fast == slow
+    assert {(h["ip"], h["start_time"]) for h in fast} == {
+        (ip, datetime.fromtimestamp(T0 / 1000, UTC)) for ip in ("10.0.0.1", "10.0.0.2")
+    }
