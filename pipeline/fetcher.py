@@ -3,29 +3,26 @@ each with retries, all through one shared rate limiter. Results stream back in
 completion order, so memory holds only what is in flight.
 
 ``concurrency`` bounds requests in flight, not workers: a worker that backs off before a
-retry gives its slot to another, so 5% of calls failing does not idle 5% x backoff of
-the pool (with a 0.5 s backoff and 20 ms calls it would idle most of it).
+retry gives its slot to a helper (pipeline.crew), so 5% of calls failing does not idle
+5% x backoff of the pool (with a 0.5 s backoff and 20 ms calls it would idle most of it).
 """
 
 from __future__ import annotations
 
-import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any
 
 from pipeline.client import ApiClient
+from pipeline.crew import Crew
 from pipeline.errors import ApiError
 from pipeline.flatten import Answer
 from pipeline.ids import JobRef, Ref
 from pipeline.ratelimit import RateLimiter
 from pipeline.retry import RetryPolicy, call_with_retries
-
-#: workers per slot in flight: the others wait out a backoff, or for a slot
-WORKERS_PER_SLOT: Final = 4
 
 
 class _Cancelled(Exception):
@@ -70,6 +67,7 @@ class Fetcher:
         self._fake_sleep = sleep
         self._stop_on = stop_on
         self._slots = threading.BoundedSemaphore(concurrency)
+        self._crew: Crew[Ref, FetchResult] | None = None
 
     def stop(self) -> None:
         """Let in-flight requests finish; send nothing new."""
@@ -82,6 +80,12 @@ class Fetcher:
     def pause(self, seconds: float) -> bool:
         """Wait, unless the run is stopping; True when it is."""
         return self._stop.wait(seconds)
+
+    def _backoff(self, seconds: float) -> None:
+        """A wait before a retry, holding no slot: a helper works meanwhile."""
+        crew = self._crew
+        with crew.waiting() if crew is not None else nullcontext():
+            self._sleep(seconds)
 
     def _sleep(self, seconds: float) -> None:
         if self._fake_sleep is not None and not self._stop.is_set():
@@ -116,9 +120,10 @@ class Fetcher:
                 lambda: self._request(ref),
                 self.policy,
                 self.limiter,
-                sleep=self._sleep,
+                sleep=self._backoff,
                 on_retry=retrying,
                 slot=self._slots,
+                pace=self._sleep,
             )
         except ApiError as err:
             return FetchResult(ref, error=err)
@@ -129,30 +134,16 @@ class Fetcher:
 
     def fetch_all(self, refs: Iterable[Ref]) -> Iterator[FetchResult]:
         """Results in completion order; after stop(), unsent refs come back unattempted."""
-        workers = WORKERS_PER_SLOT * self.concurrency
-        window = workers + self.concurrency  # a few queued, so a free worker never waits
-        todo = iter(refs)
-        # finished calls queue up as they end: O(1) per result, where wait(FIRST_COMPLETED)
-        # would look at every pending future for each one
-        finished: queue.SimpleQueue[Future[FetchResult]] = queue.SimpleQueue()
-        with ThreadPoolExecutor(workers, thread_name_prefix="fetch") as pool:
-            pending = 0
-            try:
-                while True:
-                    while pending < window and not self._stop.is_set():
-                        ref = next(todo, None)
-                        if ref is None:
-                            break
-                        pool.submit(self.fetch_one, ref).add_done_callback(finished.put)
-                        pending += 1
-                    if not pending:
-                        break
-                    future = finished.get()
-                    pending -= 1
-                    yield future.result()
-            except BaseException:
-                # Ctrl-C or a consumer that gave up: let in-flight calls end quickly.
-                self._stop.set()
-                raise
-        for ref in todo:
+        crew = Crew(self.fetch_one, refs, self.concurrency, self._stop.is_set)
+        self._crew = crew
+        try:
+            yield from crew.run()
+        except BaseException:
+            # Ctrl-C or a consumer that gave up: let in-flight calls end quickly.
+            self._stop.set()
+            crew.join()
+            raise
+        finally:
+            self._crew = None
+        for ref in crew.remaining():
             yield FetchResult(ref)

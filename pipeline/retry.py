@@ -59,14 +59,15 @@ def call_with_retries(
     sleep: Callable[[float], None] | None = None,
     on_retry: Callable[[ApiError], None] | None = None,
     slot: AbstractContextManager[object] | None = None,
+    pace: Callable[[float], None] | None = None,
 ) -> tuple[T, int]:
     """Run ``call`` until it succeeds, fails for good, or retries run out.
 
-    ``sleep`` passes the backoff and the limiter's waits (None: real time for the backoff,
-    the limiter's own sleep for its waits). ``slot`` is held for each attempt, not for the
-    backoff between attempts (the fetcher's bound on requests in flight); the limiter is
-    asked inside it, so a request leaves when its rate slot comes. Returns (result,
-    attempts). A raised ApiError carries ``attempts``.
+    ``sleep`` passes the backoff, ``pace`` the limiter's waits (None: real time for the
+    backoff; ``sleep``, else the limiter's own, for its waits). ``slot`` is held for each
+    attempt, not for the backoff between attempts (the fetcher's bound on requests in
+    flight); the limiter is asked inside it, so a request leaves when its rate slot
+    comes. Returns (result, attempts). A raised ApiError carries ``attempts``.
     """
     attempts = 0
 
@@ -74,7 +75,7 @@ def call_with_retries(
         nonlocal attempts
         attempts += 1
         with slot or nullcontext():
-            generation = limiter.acquire(sleep)
+            generation = limiter.acquire(pace or sleep)
             try:
                 result = call()
             except ApiError as err:

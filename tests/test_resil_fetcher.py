@@ -4,6 +4,7 @@ its slot away. And the session reads the environment once, not on every call."""
 from __future__ import annotations
 
 import threading
+import time
 from base64 import b64encode
 from typing import Any
 
@@ -13,7 +14,7 @@ import urllib3
 
 from pipeline.client import new_session
 from pipeline.errors import RetriableApiError
-from pipeline.fetcher import WORKERS_PER_SLOT, Fetcher
+from pipeline.fetcher import Fetcher
 from pipeline.ids import StepRef
 from pipeline.retry import RetryPolicy
 from pipeline.transport import FastSession
@@ -71,30 +72,41 @@ def test_a_backoff_does_not_hold_the_only_slot() -> None:
     assert client.max_in_flight == 1
 
 
-def test_requests_in_flight_never_exceed_concurrency() -> None:
-    client = FakeClient()
-    client.hold.clear()
-    fetcher = Fetcher(client, concurrency=3)  # type: ignore[arg-type]
-    entered = threading.Semaphore(0)
-    fetch_one = fetcher.fetch_one
+class SlowFlaky:
+    """Every call takes a few ms (a stand-in for latency, not for synchronisation); every
+    even step fails once. Notes calls in flight and the threads that made them."""
 
-    def counted(ref: StepRef) -> Any:
-        entered.release()
-        return fetch_one(ref)
+    def __init__(self) -> None:
+        self.in_flight = self.max_in_flight = 0
+        self.threads: set[int] = set()
+        self.failed: set[int] = set()
+        self._lock = threading.Lock()
 
-    fetcher.fetch_one = counted  # type: ignore[method-assign]
+    def step_status(self, biz: int, job: int, step: int) -> Any:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            self.threads.add(threading.get_ident())
+            fail = step % 2 == 0 and step not in self.failed
+            self.failed.add(step)
+        time.sleep(0.002)
+        with self._lock:
+            self.in_flight -= 1
+        if fail:
+            raise RetriableApiError("http", "HTTP 503", http_status=503)
+        return {"is_finished": True}
 
-    def release_when_every_worker_is_busy() -> None:
-        for _ in range(WORKERS_PER_SLOT * 3):
-            assert entered.acquire(timeout=10)
-        client.hold.set()
 
-    releaser = threading.Thread(target=release_when_every_worker_is_busy)
-    releaser.start()
-    refs = [StepRef(2, 1, n) for n in range(2, 40)]
-    assert sum(1 for r in fetcher.fetch_all(refs) if r.answer is not None) == len(refs)
-    releaser.join()
-    assert client.max_in_flight == 3  # twelve workers, three requests in flight
+def test_helpers_never_push_requests_in_flight_over_concurrency() -> None:
+    client = SlowFlaky()
+    waits: list[float] = []
+    fetcher = Fetcher(client, concurrency=3, sleep=waits.append)  # type: ignore[arg-type]
+    refs = [StepRef(2, 1, n) for n in range(1, 61)]
+    results = list(fetcher.fetch_all(refs))
+    assert sum(1 for r in results if r.answer is not None) == len(refs)
+    assert len(waits) == 30  # every even step backed off once ...
+    assert len(client.threads) > 3  # ... and helpers worked meanwhile
+    assert client.max_in_flight <= 3
 
 
 def test_session_reads_proxy_and_ca_settings_once(monkeypatch: pytest.MonkeyPatch) -> None:
