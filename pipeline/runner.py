@@ -29,6 +29,7 @@ from pipeline.flavours.units import plan_units, split_result, with_facts
 from pipeline.ids import Ref, dedupe
 from pipeline.intake import check_request, listing_errors, listing_keys, prepare, retrying
 from pipeline.intake import exit_code as listing_exit_code
+from pipeline.interrupts import deferred_sigint
 from pipeline.ledger import Ledger, failed_refs, step_item_key, stops_at_once
 from pipeline.logs import log
 from pipeline.logs_fetch import HostLogs
@@ -173,6 +174,11 @@ def _record_failure(ref: Ref, err: ApiError, ledger: Ledger, fetcher: Fetcher) -
         log.debug("%s failed: %s", ref, err.message, extra=extra)
 
 
+def _interrupted(out: Path, kept: int | None = None) -> str:
+    what = f"{kept} steps kept" if kept is not None else "the last checkpoint kept"
+    return f"interrupted: {what} in {out}; run again with --resume to fetch the rest"
+
+
 def export(
     settings: Settings,
     refs: Sequence[Ref],
@@ -220,28 +226,28 @@ def export(
         log.info("run %s: %d items to fetch (%d resumed)", run_id, len(todo),
                  len(wanted) - len(todo), extra={"event": "start", "run_id": run_id})  # fmt: skip
         try:
-            units = plan_units(todo, client.flavour.name)  # esb-v3: one call per job
-            with tracker(len(todo), interactive=interactive) as progress:
-                n = 0
-                for unit in fetcher.fetch_all(units):
-                    for result in split_result(unit, units[unit.ref], found.facts):
-                        _handle(
-                            result, batcher, ledger, fetcher, held, bool(settings.wait_finished)
-                        )
-                    n += len(units[unit.ref])
-                    progress.update(done=n, failed=len(ledger.failures), retrying=retries)
-            if held:
-                assert settings.wait_finished
-                waited = wait_finished(fetcher, held, settings.wait_finished,
-                                       initial_s=tuning.poll_initial_s)  # fmt: skip
-                for answer in waited:
-                    batcher.add(with_facts(answer, found.facts))
-        except KeyboardInterrupt:
+            # Ctrl-C stops the fetcher and is acted on here, between batches (interrupts.py)
+            with deferred_sigint(fetcher.stop) as interrupted:
+                units = plan_units(todo, client.flavour.name)  # esb-v3: one call per job
+                with tracker(len(todo), interactive=interactive) as progress:
+                    n = 0
+                    for unit in fetcher.fetch_all(units):
+                        for result in split_result(unit, units[unit.ref], found.facts):
+                            _handle(result, batcher, ledger, fetcher, held,
+                                    bool(settings.wait_finished))  # fmt: skip
+                        n += len(units[unit.ref])
+                        progress.update(done=n, failed=len(ledger.failures), retrying=retries)
+                if held and not interrupted():
+                    assert settings.wait_finished
+                    waited = wait_finished(fetcher, held, settings.wait_finished,
+                                           initial_s=tuning.poll_initial_s)  # fmt: skip
+                    for answer in waited:
+                        batcher.add(with_facts(answer, found.facts))
+        except KeyboardInterrupt:  # a second Ctrl-C: the last checkpoint is what is kept
+            raise Interrupted(_interrupted(settings.out)) from None
+        if interrupted():
             batcher.checkpoint()
-            raise Interrupted(
-                f"interrupted: {len(ledger.exported)} steps kept in {settings.out}; "
-                "run again with --resume to fetch the rest"
-            ) from None
+            raise Interrupted(_interrupted(settings.out, len(ledger.exported)))
         batcher.flush()
         if batcher.logs is not None and not fetcher.stopped:
             for logs in batcher.logs.fetch(send, client.flavour, settings.concurrency, run_id):
