@@ -22,6 +22,7 @@ import requests
 
 from pipeline.client import ApiClient, Credentials
 from pipeline.config import Settings, require_api
+from pipeline.discovery import Discovered
 from pipeline.errors import ApiError, Interrupted
 from pipeline.fetcher import Fetcher, FetchResult
 from pipeline.flatten import Answer, FlattenContext, error_batch, flatten, job_info
@@ -262,23 +263,8 @@ def export(
         if batcher.logs is not None:
             replace["step_host_logs"] = log_keys(ledger.exported)
         counts = writer.commit(replace)
-    warnings = batcher.logs.warnings() if batcher.logs is not None else []
-    if batcher.incomplete_hosts:
-        warnings.append(
-            f"{batcher.incomplete_hosts} steps have incomplete host lists: the API listed hosts "
-            "only for some result groups (Job 3.x v2 get_step_instance_status); use --api "
-            "esb-v3 (jobv3 get_job_instance_status with return_ip_result lists every host), "
-            "or request them by job (--job)"
-        )
-    manifest = Manifest(
-        run_id=run_id, started_at=started, finished_at=datetime.now(UTC),
-        api_url=settings.api_url, requested=len(wanted) + len(found.failures),
-        exit_code=listing_exit_code(ledger.exit_code(), found, bool(ledger.exported)),
-        exported=len(ledger.exported), failed=len(ledger.failures) + len(found.failures),
-        counts=counts,
-        warnings=warnings, command=command, format=settings.format,
-        resumed=len(wanted) - len(todo), retries=retries,
-    )  # fmt: skip
+    manifest = _manifest(settings, command, started, run_id, ledger, found, batcher, counts,
+                         resumed=len(wanted) - len(todo), retries=retries)  # fmt: skip
     write_manifest(settings.out, manifest)
     if settings.metrics_file:
         write_metrics(settings.metrics_file, manifest)
@@ -289,6 +275,28 @@ def export(
         outcome.report = render_report(settings.out, settings.html)
     publish_run(settings, run_id)  # --out s3://...: manifest and _runs/ to the bucket
     return outcome
+
+
+def _manifest(settings: Settings, command: str, started: datetime, run_id: str,
+              ledger: Ledger, found: Discovered, batcher: _Batcher, counts: dict[str, int], *,
+              resumed: int, retries: int) -> Manifest:  # fmt: skip
+    """What the run did, with its warnings, for manifest.json, metrics and the summary."""
+    warnings = batcher.logs.warnings() if batcher.logs is not None else []
+    if batcher.incomplete_hosts:
+        warnings.append(
+            f"{batcher.incomplete_hosts} steps have incomplete host lists: the API listed hosts "
+            "only for some result groups (Job 3.x v2 get_step_instance_status); use --api "
+            "esb-v3 (jobv3 get_job_instance_status with return_ip_result lists every host), "
+            "or request them by job (--job)"
+        )
+    return Manifest(
+        run_id=run_id, started_at=started, finished_at=datetime.now(UTC),
+        api_url=settings.api_url, requested=len(ledger.requested) + len(found.failures),
+        exit_code=listing_exit_code(ledger.exit_code(), found, bool(ledger.exported)),
+        exported=len(ledger.exported), failed=len(ledger.failures) + len(found.failures),
+        counts=counts, warnings=warnings, command=command, format=settings.format,
+        resumed=resumed, retries=retries,
+    )  # fmt: skip
 
 
 def run(settings: Settings, refs: Sequence[Ref], **kwargs: Any) -> RunResult:
