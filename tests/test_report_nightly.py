@@ -59,8 +59,14 @@ def one_day(t: dict[str, pd.DataFrame], day: str) -> dict[str, pd.DataFrame]:
     }
 
 
+def decided_days(steps: pd.DataFrame) -> list[str]:
+    """Days with a step that succeeded or failed, newest first."""
+    decided = steps[steps.outcome.isin(["success", "failed"])]
+    return sorted(decided.day.astype(str).unique(), reverse=True)
+
+
 def test_latest_day_against_the_previous_one(page: Node, tables: dict[str, pd.DataFrame]) -> None:
-    days = sorted(tables["steps"].day.astype(str).unique(), reverse=True)
+    days = decided_days(tables["steps"])
     latest, previous = one_day(tables, days[0]), one_day(tables, days[1])
     table = page.find("table", id="table-latest_day")
     assert [th.text for th in table.find("thead").find_all("th")][1:3] == [days[1], days[0]]
@@ -113,6 +119,19 @@ def test_failing_hosts_nights_in_a_row(page: Node, tables: dict[str, pd.DataFram
         assert int(row["streak_days"].text) == streak
         streaks.append(streak)
     assert max(streaks) >= 2  # the data has hosts that failed several nights running
+
+
+def test_a_day_of_unstarted_steps_alone_is_not_the_latest_day(tmp_path: Path) -> None:
+    rows = synthetic_rows(seed=4, jobs=20)
+    pending = [dict(r, day="2099-01-01", outcome="pending", status=1) for r in rows["steps"][:3]]
+    rows["steps"] = rows["steps"][3:] + pending
+    for spec in TABLES.values():
+        write_table(tmp_path, "parquet", spec, rows.get(spec.name, []))
+    page = parse_html(render_report(tmp_path).read_text(encoding="utf-8"))
+    table = page.find("table", id="table-latest_day")
+    days = decided_days(pd.DataFrame(rows["steps"]))
+    assert [th.text for th in table.find("thead").find_all("th")][1:3] == [days[1], days[0]]
+    assert "2099-01-01" not in table.text
 
 
 def test_one_day_has_no_comparison_and_no_nights(tmp_path: Path) -> None:

@@ -67,19 +67,27 @@ def build_context(
 
 
 def latest_day(by_day: list[Row]) -> Comparison | None:
-    """The latest day against the previous day with data (rows of rates_by_day.sql)."""
-    days = [r for r in by_day if r["day"] is not None]
+    """The latest day with results against the previous one (rows of rates_by_day.sql).
+
+    A day counts when it has a step that succeeded or failed: steps that have not started
+    sit in the partition of their fetch date, and a day of those alone has nothing to compare.
+    """
+    days = [r for r in by_day if r["day"] is not None and _decided(r)]
     if len(days) < 2:
         return None
     after, before = days[0], days[1]
     gap = _days_between(str(before["day"]), str(after["day"]))
     note = (
-        f"{after['day']}, the latest day in the dataset, against the day before."
+        f"{after['day']}, the latest day with results, against the day before."
         if gap == 1
-        else f"{after['day']}, the latest day in the dataset, against {before['day']}, the "
-        "previous day with data."
+        else f"{after['day']}, the latest day with results, against {before['day']}, the "
+        "previous day with results."
     )
     return comparison(before, after, str(before["day"]), str(after["day"]), note)
+
+
+def _decided(row: Row) -> bool:
+    return bool((row["steps_success"] or 0) + (row["steps_failed"] or 0))
 
 
 def _days_between(first: str, second: str) -> int | None:
