@@ -458,17 +458,26 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def error_batch(
-    failures: Sequence[tuple[Ref, ApiError]], fetched_at: datetime, run_id: str
+#: a fetch_errors row's request: business, job (None: a whole business), step (None: a job)
+ErrorKey = tuple[int, int | None, int | None]
+
+
+def error_key(ref: Ref) -> ErrorKey:
+    step = ref.step_instance_id if isinstance(ref, StepRef) else None
+    return ref.bk_biz_id, ref.job_instance_id, step
+
+
+def fetch_error_batch(
+    failures: Sequence[tuple[ErrorKey, ApiError]], fetched_at: datetime, run_id: str
 ) -> pa.RecordBatch:
-    """``fetch_errors`` rows: one per requested ID that could not be exported."""
+    """``fetch_errors`` rows: one per requested item that could not be exported."""
     cols = _Columns(FETCH_ERRORS)
-    for ref, err in failures:
+    for (biz, job, step), err in failures:
         cols.add_row(
             {
-                "bk_biz_id": ref.bk_biz_id,
-                "job_instance_id": ref.job_instance_id,
-                "step_instance_id": ref.step_instance_id if isinstance(ref, StepRef) else None,
+                "bk_biz_id": biz,
+                "job_instance_id": job,
+                "step_instance_id": step,
                 "error_kind": err.kind,
                 "http_status": err.http_status,
                 "api_code": err.api_code,
@@ -479,3 +488,10 @@ def error_batch(
             }
         )
     return cols.batch()
+
+
+def error_batch(
+    failures: Sequence[tuple[Ref, ApiError]], fetched_at: datetime, run_id: str
+) -> pa.RecordBatch:
+    """``fetch_errors`` rows of requested IDs."""
+    return fetch_error_batch([(error_key(r), e) for r, e in failures], fetched_at, run_id)

@@ -27,13 +27,13 @@ from pipeline.dataset.parquetfmt import ParquetFormat
 from pipeline.dataset.plan import scan_table
 from pipeline.discovery import Discovered, Send, discover, resolve_window
 from pipeline.errors import UsageError
-from pipeline.flatten import to_int
+from pipeline.flatten import fetch_error_batch, to_int
 from pipeline.flavours.base import ApiRequest, Flavour
 from pipeline.flavours.probe import resolve_flavour
 from pipeline.ids import JobRef, Ref
 from pipeline.ratelimit import RateLimiter
 from pipeline.retry import RetryPolicy, call_with_retries
-from pipeline.schema import FETCH_ERRORS, STEPS
+from pipeline.schema import STEPS
 
 Key = tuple[object, ...]
 
@@ -117,20 +117,8 @@ def _partition_value(parts: Sequence[str], name: str) -> int | None:
 
 def listing_errors(found: Discovered, fetched_at: datetime, run_id: str) -> pa.RecordBatch:
     """``fetch_errors`` rows of the businesses whose listing failed (no job, no step)."""
-    rows = [
-        {
-            "bk_biz_id": biz,
-            "error_kind": err.kind,
-            "http_status": err.http_status,
-            "api_code": err.api_code,
-            "message": err.message,
-            "attempts": err.attempts,
-            "fetched_at": fetched_at,
-            "run_id": run_id,
-        }
-        for biz, err in found.failures
-    ]
-    return pa.RecordBatch.from_pylist(rows, schema=FETCH_ERRORS.schema)
+    failures = [((biz, None, None), err) for biz, err in found.failures]
+    return fetch_error_batch(failures, fetched_at, run_id)
 
 
 def listing_keys(found: Discovered) -> set[Key]:

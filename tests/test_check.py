@@ -24,13 +24,6 @@ def job3() -> Iterator[Simulator]:
         yield sim
 
 
-@pytest.fixture
-def creds(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BK_APP_CODE", APP_CODE)
-    monkeypatch.setenv("BK_APP_SECRET", APP_SECRET)
-    monkeypatch.setenv("BK_USERNAME", "admin")
-
-
 def topics(report_text: str) -> list[tuple[str, str]]:
     """(ok|FAIL, topic) of each line."""
     return [(line[:4].strip(), line[5:].split(":")[0]) for line in report_text.splitlines()]

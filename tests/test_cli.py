@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from pipeline.cli import main
 from pipeline.simulator import SimData, Simulator
-from tests.e2e_helpers import APP_CODE, APP_SECRET, step_refs
+from tests.e2e_helpers import APP_CODE, step_refs
 
 
 def invoke(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -26,19 +25,6 @@ def invoke(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, st
 @pytest.fixture(scope="module")
 def data() -> SimData:
     return SimData(seed=3, jobs=8)
-
-
-@pytest.fixture(scope="module")
-def sim(data: SimData) -> Iterator[Simulator]:
-    with Simulator(data, app_code=APP_CODE, app_secret=APP_SECRET) as server:
-        yield server
-
-
-@pytest.fixture
-def creds(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BK_APP_CODE", APP_CODE)
-    monkeypatch.setenv("BK_APP_SECRET", APP_SECRET)
-    monkeypatch.setenv("BK_USERNAME", "admin")
 
 
 def ids_file(tmp_path: Path, data: SimData) -> Path:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -54,12 +54,6 @@ def no_duplicates(root: Path) -> None:
 @pytest.fixture(scope="module")
 def data() -> SimData:
     return SimData(seed=11, jobs=20)
-
-
-@pytest.fixture(scope="module")
-def sim(data: SimData) -> Iterator[Simulator]:
-    with Simulator(data, app_code=APP_CODE, app_secret=APP_SECRET) as server:
-        yield server
 
 
 def _sorted(t: pa.Table, key: list[str]) -> list[dict[str, Any]]:

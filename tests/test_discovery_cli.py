@@ -16,13 +16,6 @@ from tests.test_cli import invoke
 UNUSED = "http://127.0.0.1:9"  # nothing listens: these must fail before any call
 
 
-@pytest.fixture
-def creds(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BK_APP_CODE", APP_CODE)
-    monkeypatch.setenv("BK_APP_SECRET", APP_SECRET)
-    monkeypatch.setenv("BK_USERNAME", "admin")
-
-
 @pytest.mark.usefixtures("creds")
 @pytest.mark.parametrize(
     ("args", "message"),

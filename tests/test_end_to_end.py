@@ -4,7 +4,6 @@ simulator's own truth."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,6 @@ from pipeline.ids import JobRef, StepRef
 from pipeline.runner import fetch, run
 from pipeline.simulator import SimData, Simulator
 from tests.e2e_helpers import (
-    APP_CODE,
     APP_SECRET,
     duckdb_count,
     job_refs,
@@ -26,12 +24,6 @@ from tests.e2e_helpers import (
 @pytest.fixture(scope="module")
 def data() -> SimData:
     return SimData(seed=11, jobs=30)
-
-
-@pytest.fixture(scope="module")
-def sim(data: SimData) -> Iterator[Simulator]:
-    with Simulator(data, app_code=APP_CODE, app_secret=APP_SECRET) as server:
-        yield server
 
 
 def test_round_trip_matches_the_simulator(data: SimData, sim: Simulator, tmp_path: Path) -> None:

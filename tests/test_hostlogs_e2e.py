@@ -3,7 +3,6 @@ tail, in every flavour, in Parquet and CSV, and in the report's failed steps."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -21,12 +20,6 @@ from tests.e2e_helpers import APP_CODE, APP_SECRET, job_refs, read_table, settin
 @pytest.fixture(scope="module")
 def data() -> SimData:
     return SimData(seed=31, jobs=40, job3=True)
-
-
-@pytest.fixture(scope="module")
-def sim(data: SimData) -> Iterator[Simulator]:
-    with Simulator(data, app_code=APP_CODE, app_secret=APP_SECRET) as server:
-        yield server
 
 
 def expected_tail(data: SimData, row: dict[str, Any], limit: int) -> tuple[str, bool]:

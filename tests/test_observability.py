@@ -11,7 +11,6 @@ import pty
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -36,19 +35,6 @@ COMMENT = re.compile(rf"^# (?P<what>HELP|TYPE) (?P<name>{NAME}) (?P<text>.+)$")
 @pytest.fixture(scope="module")
 def data() -> SimData:
     return SimData(seed=4, jobs=4)
-
-
-@pytest.fixture(scope="module")
-def sim(data: SimData) -> Iterator[Simulator]:
-    with Simulator(data, app_code=APP_CODE, app_secret=APP_SECRET) as server:
-        yield server
-
-
-@pytest.fixture
-def creds(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BK_APP_CODE", APP_CODE)
-    monkeypatch.setenv("BK_APP_SECRET", APP_SECRET)
-    monkeypatch.setenv("BK_USERNAME", "admin")
 
 
 def fetch_argv(sim: Simulator, refs: list[Ref], out: Path) -> list[str]:

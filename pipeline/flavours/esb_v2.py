@@ -26,21 +26,24 @@ def esb_v2_request(api: str, bk_biz_id: int, ids: dict[str, int]) -> ApiRequest:
                                                               "params": ids})  # fmt: skip
 
 
-def jobv3_list_request(
-    bk_biz_id: int, window_ms: tuple[int, int], start: int, length: int
-) -> ApiRequest:
-    api = "get_job_instance_list"
-    params = list_params(bk_biz_id, window_ms, start, length)
-    return ApiRequest(api, "POST", f"{ESB_JOBV3_PREFIX}{api}/", params)
+class EsbJobv3Lists:
+    """Listing and logs through ESB's jobv3 system, which both ESB flavours use (ESB v2's
+    ``job`` system has neither call)."""
 
+    def list_request(
+        self, bk_biz_id: int, window_ms: tuple[int, int], start: int, length: int
+    ) -> ApiRequest:
+        api = "get_job_instance_list"
+        params = list_params(bk_biz_id, window_ms, start, length)
+        return ApiRequest(api, "POST", f"{ESB_JOBV3_PREFIX}{api}/", params)
 
-def jobv3_log_request(ids: tuple[int, int, int], hosts: Sequence[LogHost]) -> ApiRequest:
-    api = "batch_get_job_instance_ip_log"
-    return ApiRequest(api, "POST", f"{ESB_JOBV3_PREFIX}{api}/", log_params(ids, hosts))
+    def log_request(self, ids: tuple[int, int, int], hosts: Sequence[LogHost]) -> ApiRequest:
+        api = "batch_get_job_instance_ip_log"
+        return ApiRequest(api, "POST", f"{ESB_JOBV3_PREFIX}{api}/", log_params(ids, hosts))
 
 
 @dataclass(frozen=True)
-class EsbV2:
+class EsbV2(EsbJobv3Lists):
     name: str = "esb-v2"
 
     def job_request(self, bk_biz_id: int, job_instance_id: int) -> ApiRequest:
@@ -59,11 +62,3 @@ class EsbV2:
 
     def normalise_step(self, data: Any, step_instance_id: int) -> Any:
         return data
-
-    def list_request(
-        self, bk_biz_id: int, window_ms: tuple[int, int], start: int, length: int
-    ) -> ApiRequest:
-        return jobv3_list_request(bk_biz_id, window_ms, start, length)
-
-    def log_request(self, ids: tuple[int, int, int], hosts: Sequence[LogHost]) -> ApiRequest:
-        return jobv3_log_request(ids, hosts)

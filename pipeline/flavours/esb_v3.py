@@ -9,13 +9,12 @@ not in its job's answer is "not found" (1244007), as v2 would say.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pipeline.errors import FatalApiError
-from pipeline.flavours.base import ESB_JOBV3_PREFIX, ApiRequest, LogHost, scope
-from pipeline.flavours.esb_v2 import jobv3_list_request, jobv3_log_request
+from pipeline.flavours.base import ESB_JOBV3_PREFIX, ApiRequest, scope
+from pipeline.flavours.esb_v2 import EsbJobv3Lists
 from pipeline.flavours.v3shape import job_from_v3, step_from_job
 
 STEP_NOT_FOUND = 1244007
@@ -38,7 +37,7 @@ def step_of_job(job: Any, step_instance_id: int, api: str) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class EsbV3:
+class EsbV3(EsbJobv3Lists):
     name: str = "esb-v3"
 
     def job_request(self, bk_biz_id: int, job_instance_id: int) -> ApiRequest:
@@ -57,11 +56,3 @@ class EsbV3:
 
     def normalise_step(self, data: Any, step_instance_id: int) -> Any:
         return step_of_job(job_from_v3(data), step_instance_id, "get_job_instance_status")
-
-    def list_request(
-        self, bk_biz_id: int, window_ms: tuple[int, int], start: int, length: int
-    ) -> ApiRequest:
-        return jobv3_list_request(bk_biz_id, window_ms, start, length)
-
-    def log_request(self, ids: tuple[int, int, int], hosts: Sequence[LogHost]) -> ApiRequest:
-        return jobv3_log_request(ids, hosts)
